@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build (or incrementally update) the project's test kernel.
+#
+#   tools/kernel.sh [debug|release|nodevpriv] [--print-dir]
+#
+# The kernel source comes from Debian's linux-source-6.12 package and is
+# extracted, read-only, into $UPTR_CACHE (default ~/.cache/uptr).  Each
+# flavour has its own O= build tree, keyed by kernel version and flavour.
+# A stamp records which config fragments were applied; when a fragment
+# changes, the tree is re-configured (tinyconfig + fragments + olddefconfig)
+# and rebuilt incrementally by make, never from scratch.
+#
+# Flavours:
+#   debug      KASAN, lockdep, kmemleak, DEBUG_VM ... (make check)
+#   release    same features without debug cost (benchmark)
+#   nodevpriv  DEVICE_PRIVATE=n, configured + modules_prepare only
+#              (compile-only check that the modules build without it)
+set -euo pipefail
+
+flavour=${1:-debug}
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${UPTR_CACHE:-$HOME/.cache/uptr}
+pkg=linux-source-6.12
+tarball=/usr/src/$pkg.tar.xz
+src=$cache/$pkg
+jobs=${UPTR_JOBS:-$(nproc)}
+
+log() { printf '[kernel] %s\n' "$*" >&2; }
+die() { printf '[kernel] error: %s\n' "$*" >&2; exit 1; }
+
+case $flavour in
+debug) frags=("$here/kconfig/common.config" "$here/kconfig/debug.config") ;;
+release) frags=("$here/kconfig/common.config" "$here/kconfig/release.config") ;;
+nodevpriv) frags=("$here/kconfig/common.config" "$here/kconfig/release.config"
+		  "$here/kconfig/nodevpriv.config") ;;
+*) die "unknown flavour '$flavour' (debug, release, nodevpriv)" ;;
+esac
+
+ensure_source() {
+	if [ ! -r "$tarball" ]; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+			log "installing Debian package $pkg"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >&2 ||
+				{ apt-get update -q >&2 &&
+				  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >&2; } ||
+				die "cannot install Debian package $pkg"
+		else
+			die "kernel source missing: install Debian package $pkg (apt-get install $pkg)"
+		fi
+	fi
+	local want
+	want=$(stat -c '%s %Y' "$tarball")
+	if [ ! -f "$src/.uptr-extracted" ] || [ "$(cat "$src/.uptr-extracted")" != "$want" ]; then
+		log "extracting $tarball into $cache"
+		mkdir -p "$cache"
+		rm -rf "$src" "$src.tmp"
+		mkdir -p "$src.tmp"
+		tar -xf "$tarball" -C "$src.tmp" --strip-components=1
+		echo "$want" > "$src.tmp/.uptr-extracted"
+		mv "$src.tmp" "$src"
+	fi
+}
+
+kver() {
+	awk -F' = ' '/^VERSION =/{v=$2} /^PATCHLEVEL =/{p=$2} /^SUBLEVEL =/{s=$2}
+		END{print v "." p "." s}' "$src/Makefile"
+}
+
+# Check that every option a fragment asks for survived olddefconfig.
+verify_config() {
+	local cfg=$1 bad=0 line sym val
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*) sym=${line%%=*}; val=${line#*=} ;;
+		*) continue ;;
+		esac
+		if [ "$val" = n ]; then
+			if grep -q "^$sym=" "$cfg"; then
+				log "config: $sym wanted n, got $(grep "^$sym=" "$cfg")"
+				bad=1
+			fi
+		elif ! grep -qxF "$sym=$val" "$cfg"; then
+			log "config: $sym wanted $val, got $(grep "^$sym=\|^# $sym is" "$cfg" || echo unset)"
+			bad=1
+		fi
+	done < <(cat "${frags[@]}")
+	[ $bad = 0 ] || die "config fragments not applied (see above)"
+}
+
+ensure_source
+ver=$(kver)
+out=$cache/build-$ver-$flavour
+if [ "${2:-}" = --print-dir ]; then
+	echo "$out"
+	exit 0
+fi
+
+stamp=$(cat "${frags[@]}" "$here/kernel.sh" | sha256sum | cut -d' ' -f1)
+mkdir -p "$out"
+if [ ! -f "$out/.uptr-stamp" ] || [ "$(cat "$out/.uptr-stamp")" != "$stamp" ] ||
+   [ ! -f "$out/.config" ]; then
+	log "configuring $flavour kernel $ver in $out"
+	make -s -C "$src" O="$out" ARCH=x86_64 tinyconfig >&2
+	KCONFIG_CONFIG="$out/.config" "$src/scripts/kconfig/merge_config.sh" \
+		-m -O "$out" "$out/.config" "${frags[@]}" >/dev/null
+	make -s -C "$src" O="$out" ARCH=x86_64 olddefconfig >&2
+	verify_config "$out/.config"
+	rm -f "$out/.uptr-stamp"
+fi
+
+start=$(date +%s)
+if [ "$flavour" = nodevpriv ]; then
+	log "preparing $flavour tree (modules_prepare)"
+	make -s -C "$src" O="$out" ARCH=x86_64 -j"$jobs" modules_prepare >&2
+else
+	log "building $flavour kernel $ver (-j$jobs), log: $out/build.log"
+	if ! make -C "$src" O="$out" ARCH=x86_64 -j"$jobs" bzImage modules \
+		> "$out/build.log" 2>&1; then
+		tail -40 "$out/build.log" >&2
+		die "kernel build failed, full log: $out/build.log"
+	fi
+fi
+echo "$stamp" > "$out/.uptr-stamp"
+log "$flavour kernel ready in $(( $(date +%s) - start ))s: $out"
