@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (c) 2026 The uptr authors
+ */
+#ifndef _LINUX_UPTR_H_
+#define _LINUX_UPTR_H_
+
+/**
+ * DOC: uptr kernel API
+ *
+ * uptr mirrors a range of a process address space ("userptr") for a device.
+ * A driver picks, per range, one of two interchangeable backends:
+ *
+ * %UPTR_BACKEND_PIN
+ *	a registration cache: pages are pinned with pin_user_pages_fast()
+ *	and FOLL_LONGTERM, charged to the process' pinned_vm against
+ *	RLIMIT_MEMLOCK, and DMA-mapped.  An interval notifier lets the driver
+ *	stop device use, then the core unmaps and unpins.  The next populate
+ *	re-pins; populating a range that is still valid costs no GUP.
+ *
+ * %UPTR_BACKEND_FAULT
+ *	an HMM mirror: hmm_range_fault() with no page references, validity
+ *	decided by the interval notifier sequence.  Populates on demand, in
+ *	windows around a device fault, or by explicit prefetch.
+ *
+ * Both backends publish the same per-page &uptr_entry_t table and follow
+ * the same contract, so a driver switches with one flag.
+ *
+ * The contract (both backends)::
+ *
+ *	again:
+ *		err = uptr_range_populate(range, start, len, flags);
+ *		if (err)
+ *			return err;		// nothing stays pinned or mapped
+ *		uptr_domain_lock(domain);
+ *		if (!uptr_range_valid(range, start, len)) {
+ *			uptr_domain_unlock(domain);
+ *			goto again;		// raced with an invalidation
+ *		}
+ *		// read entries with uptr_range_entry(), program device PTEs
+ *		uptr_domain_unlock(domain);
+ *
+ * uptr_range_populate_lock() wraps that loop with bounded retries and
+ * signal checks and returns with the domain lock held.
+ *
+ * The driver's &uptr_range_ops.invalidate callback is called from the MMU
+ * notifier with the domain lock held, before the core drops DMA mappings
+ * and page pins of the invalidated sub-range.  When it returns true the
+ * device must not access that sub-range any more.  After it returns, the
+ * core never touches a page or a DMA address of that sub-range again.
+ */
+
+#include <linux/atomic.h>
+#include <linux/bitfield.h>
+#include <linux/bits.h>
+#include <linux/lockdep.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+struct device;
+struct mm_struct;
+struct page;
+struct uptr_range;
+
+/**
+ * enum uptr_backend - how a range is mirrored
+ * @UPTR_BACKEND_PIN: long-term GUP pins, re-pinned after invalidation
+ * @UPTR_BACKEND_FAULT: hmm_range_fault() mirror without page references
+ */
+enum uptr_backend {
+	UPTR_BACKEND_PIN,
+	UPTR_BACKEND_FAULT,
+};
+
+/* Range flags for uptr_range_init(). */
+#define UPTR_RANGE_READ_ONLY		BIT(0)	/* device never writes */
+#define UPTR_RANGE_FLAGS		(UPTR_RANGE_READ_ONLY)
+
+/* Populate flags for uptr_range_populate() and uptr_range_fault(). */
+#define UPTR_POPULATE_WRITE		BIT(0)	/* require write access */
+#define UPTR_POPULATE_SNAPSHOT		BIT(1)	/* FAULT: present pages only */
+#define UPTR_POPULATE_FLAGS		(UPTR_POPULATE_WRITE | UPTR_POPULATE_SNAPSHOT)
+
+/*
+ * A &uptr_entry_t describes one PAGE_SIZE page of a range for the device:
+ *
+ *	bits 63..12	DMA address of the page (or, with
+ *			%UPTR_ENTRY_DEVICE_PRIVATE, its physical address:
+ *			PFN << PAGE_SHIFT of the driver's own device page)
+ *	bits 8..3	order of the naturally aligned block of 2^order pages
+ *			that is physically and DMA contiguous, lies inside the
+ *			range and can be mapped by the device as one
+ *	bit 2		%UPTR_ENTRY_DEVICE_PRIVATE
+ *	bit 1		%UPTR_ENTRY_WRITE: the device may write
+ *	bit 0		%UPTR_ENTRY_VALID
+ */
+typedef u64 uptr_entry_t;
+
+#define UPTR_ENTRY_VALID		BIT_ULL(0)
+#define UPTR_ENTRY_WRITE		BIT_ULL(1)
+#define UPTR_ENTRY_DEVICE_PRIVATE	BIT_ULL(2)
+#define UPTR_ENTRY_ORDER_MASK		GENMASK_ULL(8, 3)
+#define UPTR_ENTRY_ADDR_MASK		(~(u64)(PAGE_SIZE - 1))
+
+/**
+ * uptr_entry_addr() - DMA (or device-private physical) address of an entry
+ * @e: the entry
+ *
+ * Context: Any context; @e must have been read under the domain lock.
+ * Return: the page-aligned address.
+ */
+static inline u64 uptr_entry_addr(uptr_entry_t e)
+{
+	return e & UPTR_ENTRY_ADDR_MASK;
+}
+
+/**
+ * uptr_entry_order() - mapping order of the block an entry belongs to
+ * @e: the entry
+ *
+ * Context: Any context.
+ * Return: 0 for a 4K page, 9 for a 2M block, and so on.
+ */
+static inline unsigned int uptr_entry_order(uptr_entry_t e)
+{
+	return FIELD_GET(UPTR_ENTRY_ORDER_MASK, e);
+}
+
+/**
+ * enum uptr_counter - per-domain statistics
+ * @UPTR_STAT_PINNED: pages currently pinned (PIN backend)
+ * @UPTR_STAT_MAPPED: entries currently valid (both backends)
+ * @UPTR_STAT_POPULATES: populate calls that did work
+ * @UPTR_STAT_CACHE_HITS: PIN populates answered from the cache
+ * @UPTR_STAT_PAGES_POPULATED: pages pinned or mirrored, cumulative
+ * @UPTR_STAT_RETRIES: populates retried after a racing invalidation
+ * @UPTR_STAT_FAULTS: device faults handled by uptr_range_fault()
+ * @UPTR_STAT_INVALIDATIONS: notifier callbacks that dropped entries
+ * @UPTR_STAT_SEQ_ONLY: notifier callbacks that only bumped the sequence
+ * @UPTR_STAT_NONBLOCK_FAILED: non-blockable callbacks that returned false
+ * @UPTR_STAT_NR: number of counters
+ */
+enum uptr_counter {
+	UPTR_STAT_PINNED,
+	UPTR_STAT_MAPPED,
+	UPTR_STAT_POPULATES,
+	UPTR_STAT_CACHE_HITS,
+	UPTR_STAT_PAGES_POPULATED,
+	UPTR_STAT_RETRIES,
+	UPTR_STAT_FAULTS,
+	UPTR_STAT_INVALIDATIONS,
+	UPTR_STAT_SEQ_ONLY,
+	UPTR_STAT_NONBLOCK_FAILED,
+	UPTR_STAT_NR,
+};
+
+/* Invalidations are also counted per enum mmu_notifier_event. */
+#define UPTR_NR_EVENTS			(MMU_NOTIFY_EXCLUSIVE + 1)
+
+/**
+ * struct uptr_domain - a device address space that ranges are committed to
+ *
+ * One domain per device VM (or per device when it has a single address
+ * space).  Its @lock is the "notifier lock" of the mmu_interval_notifier
+ * documentation: device page tables that point at range pages are only
+ * changed with it held, and the notifier takes it before dropping entries.
+ *
+ * Locking order (see docs/design.rst)::
+ *
+ *	driver locks (e.g. VM lock)
+ *	  mmap_lock (taken inside uptr_range_populate(); never held by callers)
+ *	    dma_resv (driver)
+ *	      uptr_domain.lock
+ *
+ * @lock is taken from MMU notifiers, which may run in direct reclaim, so
+ * nothing that allocates memory with GFP_KERNEL, takes mmap_lock, a folio
+ * lock or a dma_resv lock may be done with it held.  uptr_domain_init()
+ * primes lockdep with that fact.
+ */
+struct uptr_domain {
+	/**
+	 * @lock: the notifier lock.  Protects every range's entries, pages
+	 * and valid count, and the device page tables built from them.
+	 */
+	struct mutex lock;
+	/** @dev: device the pages are DMA-mapped for, or NULL. Constant. */
+	struct device *dev;
+	/**
+	 * @owner: dev_private_owner handed to hmm_range_fault(): device
+	 * private pages with this owner are reported, not migrated.  Constant.
+	 */
+	void *owner;
+	/** @window: default FAULT populate window in bytes.  Constant. */
+	unsigned long window;
+	/** @stats: counters, see &enum uptr_counter.  Atomic. */
+	atomic64_t stats[UPTR_STAT_NR];
+	/** @events: invalidations per &enum mmu_notifier_event.  Atomic. */
+	atomic64_t events[UPTR_NR_EVENTS];
+};
+
+/**
+ * struct uptr_range_ops - driver callbacks of a range
+ */
+struct uptr_range_ops {
+	/**
+	 * @invalidate: stop device access to [@start, @end) of @range.
+	 *
+	 * Called from the MMU notifier with the domain lock held and the
+	 * range's entries still valid.  For a blockable event (@nrange:
+	 * mmu_notifier_range_blockable()) the callback may sleep, e.g. to wait
+	 * for the device's fences with dma_resv_wait_timeout(), but must not
+	 * allocate memory or take a dma_resv lock, mmap_lock or a folio lock.
+	 * For a non-blockable event (OOM reaper) it must not sleep and returns
+	 * false if the device may still be using the pages.
+	 *
+	 * Return: true when the device no longer accesses the sub-range.
+	 */
+	bool (*invalidate)(struct uptr_range *range,
+			   const struct mmu_notifier_range *nrange,
+			   unsigned long start, unsigned long end);
+	/**
+	 * @before_commit: optional, for fault injection in tests: called by
+	 * uptr_range_populate() after pages were collected and before the
+	 * notifier sequence is checked, without any lock held.
+	 */
+	void (*before_commit)(struct uptr_range *range);
+};
+
+/**
+ * struct uptr_range - a mirrored range of user virtual addresses
+ *
+ * Embedded in a driver object.  All fields are set by uptr_range_init() and
+ * are constant afterwards, except where noted.
+ */
+struct uptr_range {
+	/** @notifier: the interval notifier covering [@start, @end). */
+	struct mmu_interval_notifier notifier;
+	/** @domain: the domain this range commits to. */
+	struct uptr_domain *domain;
+	/** @ops: driver callbacks. */
+	const struct uptr_range_ops *ops;
+	/** @mm: the address space, held with mmgrab() for the range's life. */
+	struct mm_struct *mm;
+	/** @start: first address, page aligned. */
+	unsigned long start;
+	/** @end: one past the last address, page aligned. */
+	unsigned long end;
+	/** @npages: (@end - @start) >> PAGE_SHIFT. */
+	unsigned long npages;
+	/** @flags: UPTR_RANGE_* flags. */
+	unsigned int flags;
+	/** @backend: how the range is mirrored. */
+	enum uptr_backend backend;
+	/** @window: FAULT populate window in bytes (power of two). */
+	unsigned long window;
+	/**
+	 * @memlock_limit: RLIMIT_MEMLOCK in pages of the creating task, or
+	 * ULONG_MAX when it had CAP_IPC_LOCK.  PIN backend only.
+	 */
+	unsigned long memlock_limit;
+	/** @entries: per-page entries.  Protected by the domain lock. */
+	uptr_entry_t *entries;
+	/** @pages: PIN backend: pinned page per valid entry.  Domain lock. */
+	struct page **pages;
+	/** @nvalid: number of valid entries.  Domain lock. */
+	unsigned long nvalid;
+	/** @populate_lock: serialises populates of this range. */
+	struct mutex populate_lock;
+	/**
+	 * @gen: incremented by each invalidation that dropped entries.
+	 * Domain lock.  Lets a driver cheaply tell whether anything changed.
+	 */
+	u64 gen;
+};
+
+int uptr_domain_init(struct uptr_domain *domain, struct device *dev,
+		     void *owner);
+void uptr_domain_fini(struct uptr_domain *domain);
+u64 uptr_domain_stat(struct uptr_domain *domain, enum uptr_counter counter);
+u64 uptr_domain_event_count(struct uptr_domain *domain,
+			    enum mmu_notifier_event event);
+u64 uptr_pinned_pages_total(void);
+
+int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
+		    struct mm_struct *mm, unsigned long start,
+		    unsigned long length, enum uptr_backend backend,
+		    unsigned int flags, const struct uptr_range_ops *ops);
+void uptr_range_fini(struct uptr_range *range);
+
+int uptr_range_populate(struct uptr_range *range, unsigned long start,
+			unsigned long length, unsigned int flags);
+int uptr_range_populate_lock(struct uptr_range *range, unsigned long start,
+			     unsigned long length, unsigned int flags);
+int uptr_range_fault(struct uptr_range *range, unsigned long addr,
+		     unsigned int flags);
+bool uptr_range_valid(struct uptr_range *range, unsigned long start,
+		      unsigned long length);
+unsigned long uptr_range_count_valid(struct uptr_range *range,
+				     unsigned long start, unsigned long length);
+
+/**
+ * uptr_domain_lock() - take the notifier lock of a domain
+ * @domain: the domain
+ *
+ * Context: Process context, may sleep.  No mmap_lock held.
+ */
+static inline void uptr_domain_lock(struct uptr_domain *domain)
+{
+	mutex_lock(&domain->lock);
+}
+
+/**
+ * uptr_domain_unlock() - drop the notifier lock of a domain
+ * @domain: the domain
+ *
+ * Context: Domain lock held.
+ */
+static inline void uptr_domain_unlock(struct uptr_domain *domain)
+{
+	lockdep_assert_held(&domain->lock);
+	mutex_unlock(&domain->lock);
+}
+
+/**
+ * uptr_range_entry() - read the entry of one page
+ * @range: the range
+ * @addr: a user address inside the range
+ *
+ * Context: Domain lock held; the entry is only meaningful until it is
+ * dropped.
+ * Return: the entry, zero (no %UPTR_ENTRY_VALID) when not populated.
+ */
+static inline uptr_entry_t uptr_range_entry(struct uptr_range *range,
+					    unsigned long addr)
+{
+	lockdep_assert_held(&range->domain->lock);
+	return range->entries[(addr - range->start) >> PAGE_SHIFT];
+}
+
+#endif /* _LINUX_UPTR_H_ */

@@ -1,0 +1,958 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (c) 2026 The uptr authors
+ */
+
+/**
+ * DOC: uptr core
+ *
+ * The backend-independent half of uptr: domains, range life cycle, the
+ * per-page entry table, DMA mapping of collected pages, the commit step of
+ * the notifier retry protocol and the MMU interval notifier callback.
+ *
+ * Concurrency, for one range (time flows down)::
+ *
+ *	populate (process / fault worker)	notifier (any mm path)
+ *	---------------------------------	----------------------
+ *	lock populate_lock
+ *	seq = mmu_interval_read_begin()
+ *	pin or hmm_range_fault (mmap_lock)
+ *	dma map pages
+ *						lock domain
+ *						mmu_interval_set_seq()
+ *						ops->invalidate(): device stops
+ *						unmap, unpin, clear entries
+ *						unlock domain
+ *	lock domain
+ *	mmu_interval_read_retry(seq)? yes:
+ *	  unlock, unmap, unpin, retry
+ *	no: install entries
+ *	unlock domain
+ *	unlock populate_lock
+ *
+ * Entries become valid only in uptr_batch_commit() under the domain lock
+ * after the sequence check, and invalid only in uptr_invalidate() (after
+ * the driver stopped the device) or in uptr_range_fini().  Because
+ * populates of a range are serialised by its populate_lock, the set of
+ * valid entries a populate sees when it starts can only shrink until it
+ * commits, and any shrink bumps the sequence, so a commit never overwrites
+ * a valid entry.
+ *
+ * Nothing in the notifier path allocates memory, takes mmap_lock, a
+ * dma_resv lock or a folio lock; uptr_domain_init() primes lockdep so
+ * that taking the domain lock around a GFP_KERNEL allocation is reported in
+ * every test run, not only under memory pressure.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/hmm.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/backing-dev.h>
+#include <linux/slab.h>
+
+#include "uptr_internal.h"
+
+/* Pages pinned by all PIN ranges of all domains (leak checks). */
+atomic64_t uptr_pinned_total = ATOMIC64_INIT(0);
+
+/* Bound on populate attempts that lose the race against invalidations. */
+#define UPTR_RETRY_TIMEOUT_MS	1000
+
+/**
+ * uptr_domain_init() - initialise a domain
+ * @domain: the domain to initialise
+ * @dev: device to DMA-map pages for, or NULL to publish physical addresses
+ *	(for devices that address memory directly and for tests)
+ * @owner: dev_private_owner for hmm_range_fault(): the pgmap owner of the
+ *	driver's own device-private pages, or NULL
+ *
+ * Context: Process context.
+ * Return: 0.
+ */
+int uptr_domain_init(struct uptr_domain *domain, struct device *dev,
+		     void *owner)
+{
+	int i;
+
+	mutex_init(&domain->lock);
+	domain->dev = dev;
+	domain->owner = owner;
+	domain->window = SZ_2M;
+	for (i = 0; i < UPTR_STAT_NR; i++)
+		atomic64_set(&domain->stats[i], 0);
+	for (i = 0; i < UPTR_NR_EVENTS; i++)
+		atomic64_set(&domain->events[i], 0);
+
+	/*
+	 * The notifier takes the domain lock and may run from direct
+	 * reclaim.  Tell lockdep now, so that any allocation under the lock
+	 * is reported on first use instead of on the first real reclaim.
+	 */
+	if (IS_ENABLED(CONFIG_LOCKDEP)) {
+		fs_reclaim_acquire(GFP_KERNEL);
+		might_lock(&domain->lock);
+		fs_reclaim_release(GFP_KERNEL);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(uptr_domain_init);
+
+/**
+ * uptr_domain_fini() - tear down a domain
+ * @domain: the domain, with all its ranges finalised
+ *
+ * Context: Process context.
+ */
+void uptr_domain_fini(struct uptr_domain *domain)
+{
+	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_MAPPED]));
+	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_PINNED]));
+	mutex_destroy(&domain->lock);
+}
+EXPORT_SYMBOL_GPL(uptr_domain_fini);
+
+/**
+ * uptr_domain_stat() - read a domain counter
+ * @domain: the domain
+ * @counter: which counter
+ *
+ * Context: Any context.
+ * Return: the counter's value, 0 for an unknown counter.
+ */
+u64 uptr_domain_stat(struct uptr_domain *domain, enum uptr_counter counter)
+{
+	if ((unsigned int)counter >= UPTR_STAT_NR)
+		return 0;
+	return atomic64_read(&domain->stats[counter]);
+}
+EXPORT_SYMBOL_GPL(uptr_domain_stat);
+
+/**
+ * uptr_domain_event_count() - invalidations of a domain by event
+ * @domain: the domain
+ * @event: the mmu_notifier_event
+ *
+ * Counts every notifier callback that reached a range of the domain,
+ * including those that only bumped the sequence.
+ *
+ * Context: Any context.
+ * Return: the count, 0 for an unknown event.
+ */
+u64 uptr_domain_event_count(struct uptr_domain *domain,
+			    enum mmu_notifier_event event)
+{
+	if ((unsigned int)event >= UPTR_NR_EVENTS)
+		return 0;
+	return atomic64_read(&domain->events[event]);
+}
+EXPORT_SYMBOL_GPL(uptr_domain_event_count);
+
+/**
+ * uptr_pinned_pages_total() - pages currently pinned by uptr
+ *
+ * Context: Any context.
+ * Return: the number of pages pinned by all PIN ranges.
+ */
+u64 uptr_pinned_pages_total(void)
+{
+	return atomic64_read(&uptr_pinned_total);
+}
+EXPORT_SYMBOL_GPL(uptr_pinned_pages_total);
+
+static enum dma_data_direction uptr_dma_dir(const struct uptr_range *range)
+{
+	return range->flags & UPTR_RANGE_READ_ONLY ? DMA_TO_DEVICE :
+						     DMA_BIDIRECTIONAL;
+}
+
+/*
+ * Widen [*first, *end) (entry indices) so that it does not cut a mapping
+ * block in two: blocks are mapped and unmapped as a whole.
+ */
+static void uptr_expand_to_blocks(struct uptr_range *range,
+				  unsigned long *first, unsigned long *end)
+{
+	uptr_entry_t e;
+	unsigned long va, size;
+
+	e = range->entries[*first];
+	if ((e & UPTR_ENTRY_VALID) && uptr_entry_order(e)) {
+		size = PAGE_SIZE << uptr_entry_order(e);
+		va = ALIGN_DOWN(range->start + (*first << PAGE_SHIFT), size);
+		*first = uptr_index(range, va);
+	}
+	e = range->entries[*end - 1];
+	if ((e & UPTR_ENTRY_VALID) && uptr_entry_order(e)) {
+		size = PAGE_SIZE << uptr_entry_order(e);
+		va = ALIGN(range->start + (*end << PAGE_SHIFT), size);
+		*end = uptr_index(range, va);
+	}
+}
+
+static bool uptr_any_valid(struct uptr_range *range, unsigned long first,
+			   unsigned long end)
+{
+	unsigned long i;
+
+	if (!range->nvalid)
+		return false;
+	for (i = first; i < end; i++)
+		if (range->entries[i] & UPTR_ENTRY_VALID)
+			return true;
+	return false;
+}
+
+/*
+ * Drop the valid entries of [first, end), which must not cut a block:
+ * unmap DMA, release pins, clear.  Never allocates, never sleeps, takes no
+ * folio lock: called from the notifier.
+ */
+static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
+			      unsigned long end)
+{
+	struct uptr_domain *domain = range->domain;
+	unsigned long i = first, n, dropped = 0;
+	uptr_entry_t e;
+
+	lockdep_assert_held(&domain->lock);
+
+	while (i < end) {
+		e = range->entries[i];
+		if (!(e & UPTR_ENTRY_VALID)) {
+			i++;
+			continue;
+		}
+		n = 1UL << uptr_entry_order(e);
+		if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
+			dma_unmap_page(domain->dev, uptr_entry_addr(e),
+				       PAGE_SIZE << uptr_entry_order(e),
+				       uptr_dma_dir(range));
+		if (range->backend == UPTR_BACKEND_PIN)
+			uptr_pin_release(range, i, n);
+		memset(&range->entries[i], 0, n * sizeof(*range->entries));
+		dropped += n;
+		i += n;
+	}
+	range->nvalid -= dropped;
+	uptr_stat_add(domain, UPTR_STAT_MAPPED, -(long)dropped);
+}
+
+/*
+ * Events after which the device may keep using a PIN range: the pinned
+ * page stays the one the CPU maps.  Fork's COW write-protect
+ * (PROTECTION_PAGE) never moves a pinned anonymous page away from the
+ * parent, because fork copies maybe-pinned pages for the child
+ * (folio_needs_cow_for_dma()); writeback cleaning (also PROTECTION_PAGE)
+ * only matters for writable file pins, which FOLL_LONGTERM refuses where the
+ * file needs dirty tracking; SOFT_DIRTY only write-protects to track CPU
+ * writes.  A FAULT range holds no reference, so after any of these the CPU
+ * may move to another page (COW) and the mirror must be dropped.
+ */
+static bool uptr_event_keeps_pages(const struct uptr_range *range,
+				   const struct mmu_notifier_range *nrange)
+{
+	if (range->backend != UPTR_BACKEND_PIN)
+		return false;
+	return nrange->event == MMU_NOTIFY_PROTECTION_PAGE ||
+	       nrange->event == MMU_NOTIFY_SOFT_DIRTY;
+}
+
+static bool uptr_invalidate(struct mmu_interval_notifier *mni,
+			    const struct mmu_notifier_range *nrange,
+			    unsigned long cur_seq)
+{
+	struct uptr_range *range = container_of(mni, struct uptr_range,
+						notifier);
+	struct uptr_domain *domain = range->domain;
+	unsigned long start, end, first, last;
+
+	if (mmu_notifier_range_blockable(nrange)) {
+		mutex_lock(&domain->lock);
+	} else if (!mutex_trylock(&domain->lock)) {
+		uptr_stat_add(domain, UPTR_STAT_NONBLOCK_FAILED, 1);
+		return false;
+	}
+
+	mmu_interval_set_seq(mni, cur_seq);
+	if ((unsigned int)nrange->event < UPTR_NR_EVENTS)
+		atomic64_inc(&domain->events[nrange->event]);
+
+	start = max(nrange->start, range->start);
+	end = min(nrange->end, range->end);
+	first = uptr_index(range, start);
+	last = uptr_index(range, ALIGN(end, PAGE_SIZE));
+
+	if (uptr_event_keeps_pages(range, nrange) ||
+	    !uptr_any_valid(range, first, last)) {
+		uptr_stat_add(domain, UPTR_STAT_SEQ_ONLY, 1);
+		goto out_unlock;
+	}
+
+	uptr_expand_to_blocks(range, &first, &last);
+	start = range->start + (first << PAGE_SHIFT);
+	end = range->start + (last << PAGE_SHIFT);
+
+	if (!range->ops->invalidate(range, nrange, start, end)) {
+		WARN_ON_ONCE(mmu_notifier_range_blockable(nrange));
+		uptr_stat_add(domain, UPTR_STAT_NONBLOCK_FAILED, 1);
+		mutex_unlock(&domain->lock);
+		return false;
+	}
+
+	uptr_entries_drop(range, first, last);
+	range->gen++;
+	uptr_stat_add(domain, UPTR_STAT_INVALIDATIONS, 1);
+out_unlock:
+	mutex_unlock(&domain->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops uptr_mni_ops = {
+	.invalidate = uptr_invalidate,
+};
+
+/**
+ * uptr_range_init() - register a range of user addresses for mirroring
+ * @range: the range, embedded in a driver object
+ * @domain: the domain the range commits to
+ * @mm: the address space; held with mmgrab() until uptr_range_fini()
+ * @start: first user address, page aligned
+ * @length: length in bytes, page aligned, not zero
+ * @backend: %UPTR_BACKEND_PIN or %UPTR_BACKEND_FAULT
+ * @flags: %UPTR_RANGE_READ_ONLY or 0
+ * @ops: driver callbacks, @ops->invalidate is required
+ *
+ * Nothing is pinned or mirrored yet; see uptr_range_populate().  For the
+ * PIN backend the caller's RLIMIT_MEMLOCK (or its CAP_IPC_LOCK exemption)
+ * is recorded here and applies to every later populate of the range.
+ *
+ * Context: Process context, may sleep; mmap_lock of @mm must not be held.
+ * Return: 0 on success; -EINVAL for unknown flags or backend, missing ops,
+ * a zero or unaligned @start or @length; -EOVERFLOW if @start + @length
+ * wraps; -EFAULT if the range reaches beyond the user address space of
+ * @mm; -EOPNOTSUPP for %UPTR_BACKEND_FAULT without CONFIG_HMM_MIRROR;
+ * -ESRCH if @mm has no users left; -ENOMEM.
+ */
+int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
+		    struct mm_struct *mm, unsigned long start,
+		    unsigned long length, enum uptr_backend backend,
+		    unsigned int flags, const struct uptr_range_ops *ops)
+{
+	unsigned long end;
+	int err;
+
+	might_sleep();
+
+	if (!ops || !ops->invalidate || (flags & ~UPTR_RANGE_FLAGS) ||
+	    (backend != UPTR_BACKEND_PIN && backend != UPTR_BACKEND_FAULT))
+		return -EINVAL;
+	if (!length || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (check_add_overflow(start, length, &end))
+		return -EOVERFLOW;
+	if (end > mm->task_size)
+		return -EFAULT;
+	if (backend == UPTR_BACKEND_FAULT && !IS_ENABLED(CONFIG_HMM_MIRROR))
+		return -EOPNOTSUPP;
+
+	memset(range, 0, sizeof(*range));
+	range->domain = domain;
+	range->ops = ops;
+	range->mm = mm;
+	range->start = start;
+	range->end = end;
+	range->npages = length >> PAGE_SHIFT;
+	range->flags = flags;
+	range->backend = backend;
+	range->window = domain->window;
+	mutex_init(&range->populate_lock);
+
+	range->entries = kvcalloc(range->npages, sizeof(*range->entries),
+				  GFP_KERNEL_ACCOUNT);
+	if (!range->entries)
+		return -ENOMEM;
+
+	if (backend == UPTR_BACKEND_PIN) {
+		range->pages = kvcalloc(range->npages, sizeof(*range->pages),
+					GFP_KERNEL_ACCOUNT);
+		if (!range->pages) {
+			err = -ENOMEM;
+			goto err_free_entries;
+		}
+		range->memlock_limit = capable(CAP_IPC_LOCK) ? ULONG_MAX :
+				       rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	}
+
+	mmgrab(mm);
+	if (!mmget_not_zero(mm)) {
+		err = -ESRCH;
+		goto err_mmdrop;
+	}
+	err = mmu_interval_notifier_insert(&range->notifier, mm, start, length,
+					   &uptr_mni_ops);
+	mmput(mm);
+	if (err)
+		goto err_mmdrop;
+	return 0;
+
+err_mmdrop:
+	mmdrop(mm);
+	kvfree(range->pages);
+err_free_entries:
+	kvfree(range->entries);
+	mutex_destroy(&range->populate_lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(uptr_range_init);
+
+/**
+ * uptr_range_fini() - unregister a range and release everything it holds
+ * @range: a range initialised by uptr_range_init()
+ *
+ * The device must no longer access the range.  Waits for notifier callbacks
+ * in progress, then unmaps and unpins what is still valid.  Works after the
+ * process exited and never fails.
+ *
+ * Context: Process context, may sleep; domain lock not held.
+ */
+void uptr_range_fini(struct uptr_range *range)
+{
+	struct uptr_domain *domain = range->domain;
+
+	might_sleep();
+	lockdep_assert_not_held(&domain->lock);
+
+	mmu_interval_notifier_remove(&range->notifier);
+
+	mutex_lock(&domain->lock);
+	uptr_entries_drop(range, 0, range->npages);
+	mutex_unlock(&domain->lock);
+
+	mmdrop(range->mm);
+	kvfree(range->pages);
+	kvfree(range->entries);
+	mutex_destroy(&range->populate_lock);
+}
+EXPORT_SYMBOL_GPL(uptr_range_fini);
+
+int uptr_batch_alloc(struct uptr_batch *batch, unsigned long start,
+		     unsigned long npages)
+{
+	memset(batch, 0, sizeof(*batch));
+	batch->start = start;
+	batch->npages = npages;
+	batch->pages = kvcalloc(npages, sizeof(*batch->pages), GFP_KERNEL);
+	batch->order = kvcalloc(npages, sizeof(*batch->order), GFP_KERNEL);
+	batch->writable = bitmap_zalloc(npages, GFP_KERNEL);
+	batch->entries = kvcalloc(npages, sizeof(*batch->entries), GFP_KERNEL);
+	if (!batch->pages || !batch->order || !batch->writable ||
+	    !batch->entries) {
+		uptr_batch_free(batch);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void uptr_batch_free(struct uptr_batch *batch)
+{
+	kvfree(batch->entries);
+	bitmap_free(batch->writable);
+	kvfree(batch->order);
+	kvfree(batch->pages);
+}
+
+/*
+ * Largest order at which the pages at batch index @i form one naturally
+ * aligned block that the device can map as one: consecutive pages of one
+ * folio, VA aligned, inside the batch, with one write permission and no
+ * entry of the range already valid.
+ */
+static unsigned int uptr_block_order(struct uptr_range *range,
+				     struct uptr_batch *batch, unsigned long i)
+{
+	unsigned int order = batch->order[i];
+	unsigned long n, j, va, first;
+	bool w;
+
+	if (!order)
+		return 0;
+	n = 1UL << order;
+	va = batch->start + (i << PAGE_SHIFT);
+	if (!IS_ALIGNED(va, PAGE_SIZE << order) || i + n > batch->npages)
+		return 0;
+	first = uptr_index(range, va);
+	w = test_bit(i, batch->writable);
+	for (j = 0; j < n; j++) {
+		if (batch->pages[i + j] != nth_page(batch->pages[i], j) ||
+		    test_bit(i + j, batch->writable) != w ||
+		    (READ_ONCE(range->entries[first + j]) & UPTR_ENTRY_VALID))
+			return 0;
+	}
+	return order;
+}
+
+/**
+ * uptr_batch_map() - build entries for the collected pages of a batch
+ * @range: the range
+ * @batch: pages collected by a backend
+ *
+ * DMA-maps each block of the batch (device-private pages are not mapped:
+ * their entry holds the physical address and %UPTR_ENTRY_DEVICE_PRIVATE).
+ * Pages whose entry is already valid in the range get no new entry; if they
+ * became writable, a bare %UPTR_ENTRY_WRITE asks the commit to upgrade the
+ * existing entry.
+ *
+ * Context: Process context, range populate_lock held.
+ * Return: 0 or -ENOMEM when a DMA mapping fails (nothing stays mapped).
+ */
+int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
+{
+	struct device *dev = range->domain->dev;
+	unsigned long i = 0, j, n, first;
+	unsigned int order;
+	struct page *page;
+	uptr_entry_t e, old;
+	u64 addr;
+
+	while (i < batch->npages) {
+		page = batch->pages[i];
+		first = uptr_index(range, batch->start + (i << PAGE_SHIFT));
+		old = READ_ONCE(range->entries[first]);
+		if (!page || (old & UPTR_ENTRY_VALID)) {
+			if (page && test_bit(i, batch->writable) &&
+			    !(old & UPTR_ENTRY_WRITE))
+				batch->entries[i] = UPTR_ENTRY_WRITE;
+			i++;
+			continue;
+		}
+
+		order = uptr_block_order(range, batch, i);
+		n = 1UL << order;
+		e = UPTR_ENTRY_VALID | FIELD_PREP(UPTR_ENTRY_ORDER_MASK, order);
+		if (test_bit(i, batch->writable))
+			e |= UPTR_ENTRY_WRITE;
+
+		if (is_device_private_page(page)) {
+			addr = PFN_PHYS(page_to_pfn(page));
+			e |= UPTR_ENTRY_DEVICE_PRIVATE;
+		} else if (dev) {
+			addr = dma_map_page(dev, page, 0, PAGE_SIZE << order,
+					    uptr_dma_dir(range));
+			if (dma_mapping_error(dev, addr)) {
+				uptr_batch_unmap(range, batch);
+				return -ENOMEM;
+			}
+		} else {
+			addr = page_to_phys(page);
+		}
+
+		for (j = 0; j < n; j++)
+			batch->entries[i + j] = e | (addr + (j << PAGE_SHIFT));
+		i += n;
+	}
+	return 0;
+}
+
+/**
+ * uptr_batch_unmap() - undo uptr_batch_map() for a batch not committed
+ * @range: the range
+ * @batch: the batch
+ *
+ * Context: Process context.
+ */
+void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
+{
+	struct device *dev = range->domain->dev;
+	unsigned long i = 0;
+	uptr_entry_t e;
+
+	while (i < batch->npages) {
+		e = batch->entries[i];
+		if (!(e & UPTR_ENTRY_VALID)) {
+			batch->entries[i++] = 0;
+			continue;
+		}
+		if (dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
+			dma_unmap_page(dev, uptr_entry_addr(e),
+				       PAGE_SIZE << uptr_entry_order(e),
+				       uptr_dma_dir(range));
+		memset(&batch->entries[i], 0,
+		       sizeof(*batch->entries) << uptr_entry_order(e));
+		i += 1UL << uptr_entry_order(e);
+	}
+}
+
+/**
+ * uptr_batch_commit() - install a mapped batch if it is still current
+ * @range: the range
+ * @batch: the batch, mapped by uptr_batch_map()
+ *
+ * Takes the domain lock and installs the batch's entries unless an
+ * invalidation ran since @batch->seq was read.  On success the range owns
+ * the installed pages (PIN: their pins) and DMA mappings.
+ *
+ * Context: Process context, range populate_lock held, domain lock not held.
+ * Return: 0, or -EAGAIN when the batch raced with an invalidation (the
+ * caller still owns and must release everything in the batch).
+ */
+int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
+{
+	struct uptr_domain *domain = range->domain;
+	unsigned long i, idx, added = 0;
+	uptr_entry_t e;
+
+	lockdep_assert_held(&range->populate_lock);
+
+	if (range->ops->before_commit)
+		range->ops->before_commit(range);
+
+	mutex_lock(&domain->lock);
+	if (mmu_interval_read_retry(&range->notifier, batch->seq)) {
+		mutex_unlock(&domain->lock);
+		return -EAGAIN;
+	}
+	for (i = 0; i < batch->npages; i++) {
+		e = batch->entries[i];
+		if (!e)
+			continue;
+		idx = uptr_index(range, batch->start + (i << PAGE_SHIFT));
+		if (!(e & UPTR_ENTRY_VALID)) {
+			/* write upgrade of an entry that stayed valid */
+			if (range->entries[idx] & UPTR_ENTRY_VALID)
+				range->entries[idx] |= UPTR_ENTRY_WRITE;
+			continue;
+		}
+		if (WARN_ON_ONCE(range->entries[idx] & UPTR_ENTRY_VALID))
+			continue;
+		range->entries[idx] = e;
+		if (range->pages) {
+			range->pages[idx] = batch->pages[i];
+			batch->pages[i] = NULL;
+		}
+		batch->entries[i] = 0;
+		added++;
+	}
+	range->nvalid += added;
+	mutex_unlock(&domain->lock);
+
+	uptr_stat_add(domain, UPTR_STAT_MAPPED, added);
+	uptr_stat_add(domain, UPTR_STAT_PAGES_POPULATED, added);
+	return 0;
+}
+
+/**
+ * uptr_classify_error() - turn a failed pin or fault into a precise errno
+ * @range: the range
+ * @start: first address of the failed span
+ * @end: end of the failed span
+ * @write: write access was required
+ * @err: the error GUP or HMM returned
+ *
+ * GUP and HMM report most failures as -EFAULT.  Walk the VMAs of the span
+ * to tell the caller what is wrong.
+ *
+ * Context: Process context, mmap_lock not held.
+ * Return: -EFAULT for a hole, -EOPNOTSUPP for VM_IO/VM_PFNMAP memory or a
+ * writable long-term pin of a file that needs dirty tracking, -EACCES for a
+ * write to memory mapped without write permission, else @err.
+ */
+int uptr_classify_error(struct uptr_range *range, unsigned long start,
+			unsigned long end, bool write, int err)
+{
+	struct mm_struct *mm = range->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr = start;
+	int ret = err;
+
+	if (err != -EFAULT && err != -EPERM)
+		return err;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma) {
+			ret = -EFAULT;
+			break;
+		}
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (write && !(vma->vm_flags & VM_WRITE)) {
+			ret = -EACCES;
+			break;
+		}
+		if (write && range->backend == UPTR_BACKEND_PIN &&
+		    vma->vm_file && (vma->vm_flags & VM_SHARED) &&
+		    mapping_can_writeback(vma->vm_file->f_mapping)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret == -EPERM ? -EACCES : ret;
+}
+
+static int uptr_check_span(struct uptr_range *range, unsigned long start,
+			   unsigned long length, unsigned int flags,
+			   unsigned long *end)
+{
+	if (flags & ~UPTR_POPULATE_FLAGS)
+		return -EINVAL;
+	if (!length || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (check_add_overflow(start, length, end))
+		return -EOVERFLOW;
+	if (start < range->start || *end > range->end)
+		return -ERANGE;
+	if ((flags & UPTR_POPULATE_WRITE) &&
+	    (range->flags & UPTR_RANGE_READ_ONLY))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * The retry loop of the contract: collect, map, commit; start over when the
+ * commit lost against an invalidation, for at most UPTR_RETRY_TIMEOUT_MS,
+ * and stop on a pending signal.  mmap_lock is only held inside the
+ * backends, never across a retry.
+ */
+static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
+			       unsigned long end, unsigned long fault_start,
+			       unsigned long fault_end, unsigned int flags)
+{
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(UPTR_RETRY_TIMEOUT_MS);
+	int err;
+
+	lockdep_assert_not_held(&range->domain->lock);
+
+	if (mutex_lock_killable(&range->populate_lock))
+		return -EINTR;
+	if (!mmget_not_zero(range->mm)) {
+		err = -ESRCH;
+		goto out_unlock;
+	}
+
+	for (;;) {
+		if (range->backend == UPTR_BACKEND_PIN)
+			err = uptr_pin_populate(range, start, end, flags);
+		else
+			err = uptr_fault_populate(range, start, end,
+						  fault_start, fault_end,
+						  flags);
+		if (err != -EAGAIN)
+			break;
+		uptr_stat_add(range->domain, UPTR_STAT_RETRIES, 1);
+		if (signal_pending(current)) {
+			err = -ERESTARTSYS;
+			break;
+		}
+		if (time_after(jiffies, timeout)) {
+			err = -EBUSY;
+			break;
+		}
+		cond_resched();
+	}
+
+	mmput(range->mm);
+out_unlock:
+	mutex_unlock(&range->populate_lock);
+	return err;
+}
+
+/**
+ * uptr_range_populate() - pin or mirror part of a range
+ * @range: the range
+ * @start: first address, page aligned, inside the range
+ * @length: length in bytes, page aligned
+ * @flags: %UPTR_POPULATE_WRITE to require write access;
+ *	%UPTR_POPULATE_SNAPSHOT (FAULT) to mirror only pages that are present
+ *	without faulting anything in
+ *
+ * PIN pins and maps every page of the span that is not valid yet (a span
+ * that is fully valid is a cache hit: no GUP).  FAULT faults the span in
+ * with hmm_range_fault() and maps it.  Entries installed stay valid until
+ * an invalidation drops them, but the caller must still check
+ * uptr_range_valid() under the domain lock before using them.
+ *
+ * Context: Process context or a worker, may sleep; takes mmap_lock of the
+ * range's mm for reading.  Neither mmap_lock nor the domain lock may be held.
+ * Return: 0 on success; -EINVAL for bad flags or an unaligned or empty span;
+ * -EOVERFLOW; -ERANGE when the span is not inside the range; -EPERM for
+ * %UPTR_POPULATE_WRITE on a read-only range; -EFAULT for an unmapped hole;
+ * -EACCES for a write to memory without write permission; -EOPNOTSUPP for
+ * VM_IO/VM_PFNMAP memory and (PIN) writable file mappings that need dirty
+ * tracking; -ENOMEM, also (PIN) over RLIMIT_MEMLOCK; -ESRCH when the process
+ * exited; -ERESTARTSYS on a signal; -EBUSY when invalidations kept racing.
+ * On error nothing new stays pinned or mapped.
+ */
+int uptr_range_populate(struct uptr_range *range, unsigned long start,
+			unsigned long length, unsigned int flags)
+{
+	unsigned long end;
+	int err;
+
+	might_sleep();
+	err = uptr_check_span(range, start, length, flags, &end);
+	if (err)
+		return err;
+	if (flags & UPTR_POPULATE_SNAPSHOT)
+		return uptr_populate_retry(range, start, end, start, start,
+					   flags);
+	return uptr_populate_retry(range, start, end, start, end, flags);
+}
+EXPORT_SYMBOL_GPL(uptr_range_populate);
+
+/**
+ * uptr_range_fault() - service a device fault on one address of a range
+ * @range: the range
+ * @addr: the faulting user address, inside the range
+ * @flags: %UPTR_POPULATE_WRITE for a write fault
+ *
+ * FAULT faults in the page at @addr and mirrors, without faulting, the pages
+ * already present in the window of @range->window bytes around it, clamped
+ * to the range and to the VMA of @addr.  PIN has no partial state worth
+ * keeping: it populates the whole range.
+ *
+ * Context: As uptr_range_populate().
+ * Return: As uptr_range_populate().
+ */
+int uptr_range_fault(struct uptr_range *range, unsigned long addr,
+		     unsigned int flags)
+{
+	unsigned long page = ALIGN_DOWN(addr, PAGE_SIZE), ws, we;
+
+	might_sleep();
+	if (flags & ~UPTR_POPULATE_WRITE)
+		return -EINVAL;
+	if (addr < range->start || addr >= range->end)
+		return -ERANGE;
+	if ((flags & UPTR_POPULATE_WRITE) &&
+	    (range->flags & UPTR_RANGE_READ_ONLY))
+		return -EPERM;
+
+	uptr_stat_add(range->domain, UPTR_STAT_FAULTS, 1);
+	if (range->backend == UPTR_BACKEND_PIN)
+		return uptr_populate_retry(range, range->start, range->end,
+					   range->start, range->end, flags);
+
+	ws = max(ALIGN_DOWN(page, range->window), range->start);
+	we = min(ALIGN_DOWN(page, range->window) + range->window, range->end);
+	return uptr_populate_retry(range, ws, we, page, page + PAGE_SIZE,
+				   flags);
+}
+EXPORT_SYMBOL_GPL(uptr_range_fault);
+
+/**
+ * uptr_range_valid() - check that a span is populated and still valid
+ * @range: the range
+ * @start: first address
+ * @length: length in bytes
+ *
+ * The commit step of the contract: with the domain lock held, a true result
+ * stays true until the lock is dropped.  O(1) for a fully valid range.
+ *
+ * Context: Domain lock held.
+ * Return: true if every page of the span has a valid entry.
+ */
+bool uptr_range_valid(struct uptr_range *range, unsigned long start,
+		      unsigned long length)
+{
+	unsigned long first, end;
+
+	lockdep_assert_held(&range->domain->lock);
+
+	if (range->nvalid == range->npages)
+		return true;
+	if (start < range->start || length > range->end - start)
+		return false;
+	first = uptr_index(range, start);
+	end = uptr_index(range, ALIGN(start + length, PAGE_SIZE));
+	for (; first < end; first++)
+		if (!(range->entries[first] & UPTR_ENTRY_VALID))
+			return false;
+	return true;
+}
+EXPORT_SYMBOL_GPL(uptr_range_valid);
+
+/**
+ * uptr_range_count_valid() - count the valid entries of a span
+ * @range: the range
+ * @start: first address
+ * @length: length in bytes
+ *
+ * Context: Domain lock held.
+ * Return: the number of pages of the span (clamped to the range) that have a
+ * valid entry.
+ */
+unsigned long uptr_range_count_valid(struct uptr_range *range,
+				     unsigned long start, unsigned long length)
+{
+	unsigned long first, end, n = 0;
+
+	lockdep_assert_held(&range->domain->lock);
+
+	if (start >= range->end || !length)
+		return 0;
+	start = max(start, range->start);
+	length = min(length, range->end - start);
+	first = uptr_index(range, start);
+	end = uptr_index(range, ALIGN(start + length, PAGE_SIZE));
+	for (; first < end; first++)
+		if (range->entries[first] & UPTR_ENTRY_VALID)
+			n++;
+	return n;
+}
+EXPORT_SYMBOL_GPL(uptr_range_count_valid);
+
+/**
+ * uptr_range_populate_lock() - populate a span and take the domain lock
+ * @range: the range
+ * @start: first address
+ * @length: length in bytes
+ * @flags: as for uptr_range_populate()
+ *
+ * The whole contract in one call: populate, lock, check, retry (bounded).
+ * On success the span is valid and stays valid until the caller drops the
+ * lock with uptr_domain_unlock().
+ *
+ * Context: Process context, may sleep; no mmap_lock, no domain lock held.
+ * Not annotated for sparse: like mutex_lock(), whose lock it returns
+ * holding, it is checked by lockdep (uptr_range_valid() and
+ * uptr_domain_unlock() assert the lock).
+ *
+ * Return: 0 with the domain lock held, or an error of
+ * uptr_range_populate() (-EBUSY after too many lost races) without it.
+ */
+int uptr_range_populate_lock(struct uptr_range *range, unsigned long start,
+			     unsigned long length, unsigned int flags)
+{
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(UPTR_RETRY_TIMEOUT_MS);
+	int err;
+
+	might_lock(&range->domain->lock);
+	for (;;) {
+		err = uptr_range_populate(range, start, length, flags);
+		if (err)
+			return err;
+		mutex_lock(&range->domain->lock);
+		if (uptr_range_valid(range, start, length))
+			return 0;
+		mutex_unlock(&range->domain->lock);
+		uptr_stat_add(range->domain, UPTR_STAT_RETRIES, 1);
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
+	}
+}
+EXPORT_SYMBOL_GPL(uptr_range_populate_lock);
+
+MODULE_DESCRIPTION("uptr: mirror user memory for devices (PIN and FAULT backends)");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (c) 2026 The uptr authors
+ */
+
+/**
+ * DOC: uptr PIN backend
+ *
+ * A registration cache of long-term GUP pins.  A populate pins, with
+ * pin_user_pages_fast() and FOLL_LONGTERM (FOLL_WRITE unless the range is
+ * read-only), every page of the requested span whose entry is not valid,
+ * one GUP call per run of invalid pages.  FOLL_LONGTERM first migrates
+ * pages out of ZONE_MOVABLE and CMA and refuses writable pins of file
+ * mappings that need dirty tracking (reported as -EOPNOTSUPP).
+ *
+ * Pins are charged to the process' pinned_vm against the RLIMIT_MEMLOCK
+ * recorded at uptr_range_init() (CAP_IPC_LOCK exempts), like RDMA's
+ * ib_umem; going over gives -ENOMEM with nothing left pinned.
+ *
+ * The notifier (uptr_invalidate()) releases pins after the driver stopped
+ * the device.  It runs with folio locks held by its caller in some paths:
+ * migration calls it from try_to_migrate() with the source folio locked.
+ * So the release here must never lock a folio, and must not use
+ * unpin_user_pages_dirty_lock().  Pages of a writable range are marked dirty
+ * with folio_mark_dirty() without the folio lock, which is valid for what a
+ * writable long-term pin can hold: anonymous memory (no mapping, or the swap
+ * cache's noop_dirty_folio), shmem/tmpfs and hugetlbfs, whose dirty_folio
+ * operations only set the flag.  File mappings whose dirty_folio needs the
+ * lock are exactly those that need dirty tracking, and FOLL_LONGTERM never
+ * gave us a writable pin on them.  Unpinning synchronously in the notifier
+ * is what lets migration succeed: after the callback returns, the folio's
+ * reference count no longer includes our pin.
+ */
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "uptr_internal.h"
+
+static void uptr_pin_charge_undo(struct uptr_range *range, unsigned long n)
+{
+	atomic64_sub(n, &range->mm->pinned_vm);
+}
+
+static int uptr_pin_charge(struct uptr_range *range, unsigned long n)
+{
+	s64 pinned = atomic64_add_return(n, &range->mm->pinned_vm);
+
+	if (range->memlock_limit != ULONG_MAX &&
+	    pinned > (s64)range->memlock_limit) {
+		uptr_pin_charge_undo(range, n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Release @count pins starting at entry index @first of a range.  Called
+ * under the domain lock from the notifier: no folio lock, no allocation.
+ */
+void uptr_pin_release(struct uptr_range *range, unsigned long first,
+		      unsigned long count)
+{
+	struct page **pages = &range->pages[first];
+	struct folio *folio, *prev = NULL;
+	unsigned long i;
+
+	lockdep_assert_held(&range->domain->lock);
+
+	if (!(range->flags & UPTR_RANGE_READ_ONLY)) {
+		for (i = 0; i < count; i++) {
+			folio = page_folio(pages[i]);
+			if (folio != prev)
+				folio_mark_dirty(folio);
+			prev = folio;
+		}
+	}
+	unpin_user_pages(pages, count);
+	memset(pages, 0, count * sizeof(*pages));
+
+	uptr_pin_charge_undo(range, count);
+	atomic64_sub(count, &uptr_pinned_total);
+	uptr_stat_add(range->domain, UPTR_STAT_PINNED, -(long)count);
+}
+
+/* Release the pins a batch still owns (not committed). */
+void uptr_pin_release_batch(struct uptr_range *range, struct uptr_batch *batch)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; i < batch->npages; i++) {
+		if (!batch->pages[i])
+			continue;
+		unpin_user_page(batch->pages[i]);
+		batch->pages[i] = NULL;
+		n++;
+	}
+	uptr_pin_charge_undo(range, n);
+	atomic64_sub(n, &uptr_pinned_total);
+	uptr_stat_add(range->domain, UPTR_STAT_PINNED, -(long)n);
+}
+
+static long uptr_pin_run(struct uptr_range *range, unsigned long addr,
+			 unsigned long n, struct page **pages)
+{
+	unsigned int gup = FOLL_LONGTERM;
+	long pinned;
+
+	if (!(range->flags & UPTR_RANGE_READ_ONLY))
+		gup |= FOLL_WRITE;
+
+	if (current->mm == range->mm)
+		return pin_user_pages_fast(addr, n, gup, pages);
+
+	/* A fault worker or another process: the remote variant. */
+	mmap_read_lock(range->mm);
+	pinned = pin_user_pages_remote(range->mm, addr, n, gup, pages, NULL);
+	mmap_read_unlock(range->mm);
+	return pinned;
+}
+
+/* Folio order hint for the block builder. */
+static u8 uptr_pin_order(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	unsigned int order = folio_order(folio);
+	unsigned long idx;
+
+	if (!order)
+		return 0;
+	/* The page must start an aligned block inside its folio. */
+	idx = folio_page_idx(folio, page);
+	while (order && !IS_ALIGNED(idx, 1UL << order))
+		order--;
+	return order;
+}
+
+/**
+ * uptr_pin_populate() - pin and install the invalid pages of a span
+ * @range: a PIN range
+ * @start: first address
+ * @end: end address
+ * @flags: UPTR_POPULATE_* flags
+ *
+ * Context: Process context or worker, range populate_lock held, mm users
+ * held.
+ * Return: 0, -EAGAIN to retry after a racing invalidation, or an errno of
+ * uptr_range_populate().
+ */
+int uptr_pin_populate(struct uptr_range *range, unsigned long start,
+		      unsigned long end, unsigned int flags)
+{
+	unsigned long first = uptr_index(range, start);
+	unsigned long last = uptr_index(range, end);
+	struct uptr_batch batch;
+	unsigned long i, run, todo = 0, npinned = 0;
+	long pinned;
+	int err;
+
+	/* Cache lookup: the span of pages that still need a pin. */
+	while (first < last &&
+	       (READ_ONCE(range->entries[first]) & UPTR_ENTRY_VALID))
+		first++;
+	while (last > first &&
+	       (READ_ONCE(range->entries[last - 1]) & UPTR_ENTRY_VALID))
+		last--;
+	if (first == last) {
+		uptr_stat_add(range->domain, UPTR_STAT_CACHE_HITS, 1);
+		return 0;
+	}
+	for (i = first; i < last; i++)
+		if (!(READ_ONCE(range->entries[i]) & UPTR_ENTRY_VALID))
+			todo++;
+
+	err = uptr_batch_alloc(&batch, range->start + (first << PAGE_SHIFT),
+			       last - first);
+	if (err)
+		return err;
+	batch.seq = mmu_interval_read_begin(&range->notifier);
+
+	err = uptr_pin_charge(range, todo);
+	if (err)
+		goto out_free_batch;
+
+	/* One GUP call per run of invalid entries. */
+	for (i = 0; i < batch.npages; i += run) {
+		unsigned long addr = batch.start + (i << PAGE_SHIFT);
+
+		if (READ_ONCE(range->entries[first + i]) & UPTR_ENTRY_VALID) {
+			run = 1;
+			continue;
+		}
+		for (run = 1; i + run < batch.npages; run++)
+			if (READ_ONCE(range->entries[first + i + run]) &
+			    UPTR_ENTRY_VALID)
+				break;
+
+		pinned = uptr_pin_run(range, addr, run, &batch.pages[i]);
+		if (pinned > 0) {
+			npinned += pinned;
+			atomic64_add(pinned, &uptr_pinned_total);
+			uptr_stat_add(range->domain, UPTR_STAT_PINNED, pinned);
+		}
+		if (pinned != run) {
+			unsigned long bad = addr +
+					    (max(pinned, 0L) << PAGE_SHIFT);
+
+			err = uptr_classify_error(range, bad, bad + PAGE_SIZE,
+						  !(range->flags &
+						    UPTR_RANGE_READ_ONLY),
+						  pinned < 0 ? pinned : -EFAULT);
+			/* Pins held are uncharged as they are released. */
+			uptr_pin_charge_undo(range, todo - npinned);
+			goto out_release;
+		}
+	}
+
+	for (i = 0; i < batch.npages; i++) {
+		if (!batch.pages[i])
+			continue;
+		batch.order[i] = uptr_pin_order(batch.pages[i]);
+		if (!(range->flags & UPTR_RANGE_READ_ONLY))
+			__set_bit(i, batch.writable);
+	}
+
+	err = uptr_batch_map(range, &batch);
+	if (err)
+		goto out_release;
+	err = uptr_batch_commit(range, &batch);
+	if (err) {
+		uptr_batch_unmap(range, &batch);
+		goto out_release;
+	}
+	uptr_stat_add(range->domain, UPTR_STAT_POPULATES, 1);
+	uptr_batch_free(&batch);
+	return 0;
+
+out_release:
+	uptr_pin_release_batch(range, &batch);
+out_free_batch:
+	uptr_batch_free(&batch);
+	return err;
+}
