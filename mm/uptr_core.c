@@ -658,8 +658,9 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
  *
  * Context: Process context, mmap_lock not held.
  * Return: -EFAULT for a hole, -EOPNOTSUPP for VM_IO/VM_PFNMAP memory or a
- * writable long-term pin of a file that needs dirty tracking, -EACCES for a
- * write to memory mapped without write permission, else @err.
+ * writable long-term pin of a file that needs dirty tracking, -EACCES for
+ * memory mapped without read permission or, for a write, without write
+ * permission, else @err.
  */
 int uptr_classify_error(struct uptr_range *range, unsigned long start,
 			unsigned long end, bool write, int err)
@@ -683,7 +684,8 @@ int uptr_classify_error(struct uptr_range *range, unsigned long start,
 			ret = -EOPNOTSUPP;
 			break;
 		}
-		if (write && !(vma->vm_flags & VM_WRITE)) {
+		if (!(vma->vm_flags & VM_READ) ||
+		    (write && !(vma->vm_flags & VM_WRITE))) {
 			ret = -EACCES;
 			break;
 		}
@@ -869,10 +871,11 @@ bool uptr_range_valid(struct uptr_range *range, unsigned long start,
 
 	lockdep_assert_held(&range->domain->lock);
 
+	if (start < range->start || start >= range->end ||
+	    length > range->end - start)
+		return false;
 	if (range->nvalid == range->npages)
 		return true;
-	if (start < range->start || length > range->end - start)
-		return false;
 	first = uptr_index(range, start);
 	end = uptr_index(range, ALIGN(start + length, PAGE_SIZE));
 	for (; first < end; first++)
