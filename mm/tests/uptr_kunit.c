@@ -1,0 +1,1217 @@
+// SPDX-License-Identifier: GPL-2.0
+/**
+ * DOC: uptr KUnit tests
+ *
+ * KUnit tests of the uptr core API on real user memory: each test case
+ * runs in a kthread that gets its own mm from kunit_vm_mmap(), maps a small
+ * anonymous buffer there and mirrors it with one range, for each backend
+ * (the cases are parameterised over %UPTR_BACKEND_PIN and
+ * %UPTR_BACKEND_FAULT).
+ *
+ * What a module can drive is what the kernel exports: vm_munmap(),
+ * zap_page_range_single() (under mmap_read_lock, with find_vma()),
+ * copy_to_user() and copy_from_user() to fault pages in, the populate,
+ * fault and retry paths of uptr, and a direct call of the range's notifier
+ * callback for the non-blockable path.  mprotect, madvise, fork, NUMA moves
+ * and RLIMIT_MEMLOCK are tested from user space (selftests/uptr_core_test.c
+ * through the uptr_test module).
+ *
+ * The domain's device is a KUnit device with a 64-bit DMA mask and no
+ * IOMMU, so the core maps pages with dma-direct, and dma_to_phys() gives
+ * back the physical page behind an entry (on x86 without an IOMMU or
+ * memory encryption the DMA address simply is the physical address).  The
+ * tests read and write the mirrored pages through the entries that way,
+ * as the device would, and compare with what the CPU sees through the user
+ * mapping.  .init checks that assumption on one page.
+ *
+ * Every case checks, in .exit after uptr_range_fini(), that the global count
+ * of pinned pages is back where it started.
+ *
+ * Copyright (c) 2026 The uptr authors
+ */
+
+#include <kunit/device.h>
+#include <kunit/test.h>
+
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uptr.h>
+
+/* Pages of the user buffer of each case: small, first touch is slow. */
+#define UPTR_KUNIT_NPAGES	16
+#define UPTR_KUNIT_SIZE		(UPTR_KUNIT_NPAGES * PAGE_SIZE)
+
+/**
+ * struct uptr_kunit_priv - per-case state
+ * @dev: KUnit device with a 64-bit DMA mask
+ * @domain: the domain of the case, DMA-mapping for @dev
+ * @domain_live: @domain is initialised
+ * @range: the range of the case
+ * @range_live: @range is initialised
+ * @backend: backend of the case (the KUnit parameter)
+ * @addr: user buffer from kunit_vm_mmap()
+ * @pinned_total: uptr_pinned_pages_total() at .init
+ * @pinned_vm: the mm's pinned_vm at .init
+ * @zap_in_commit: number of times the before_commit hook still zaps
+ * @zap_addr: the page it zaps
+ * @refuse: the invalidate callback refuses non-blockable events
+ * @ninval: invalidate callbacks received
+ * @nblockable: of those, blockable ones
+ * @inval_start: lowest start address of those callbacks
+ * @inval_end: highest end address of those callbacks
+ */
+struct uptr_kunit_priv {
+	struct device *dev;
+	struct uptr_domain domain;
+	bool domain_live;
+	struct uptr_range range;
+	bool range_live;
+	enum uptr_backend backend;
+	unsigned long addr;
+	u64 pinned_total;
+	s64 pinned_vm;
+	int zap_in_commit;
+	unsigned long zap_addr;
+	bool refuse;
+	unsigned int ninval;
+	unsigned int nblockable;
+	unsigned long inval_start;
+	unsigned long inval_end;
+};
+
+static const enum uptr_backend uptr_kunit_backends[] = {
+	UPTR_BACKEND_PIN,
+	UPTR_BACKEND_FAULT,
+};
+
+static void uptr_kunit_backend_desc(const enum uptr_backend *backend,
+				    char *desc)
+{
+	strscpy(desc, *backend == UPTR_BACKEND_PIN ? "pin" : "fault",
+		KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(uptr_kunit_backend, uptr_kunit_backends,
+		  uptr_kunit_backend_desc);
+
+static struct uptr_kunit_priv *uptr_kunit_priv(struct uptr_range *range)
+{
+	return container_of(range, struct uptr_kunit_priv, range);
+}
+
+/*
+ * The driver callback.  Runs under the domain lock, possibly in a
+ * non-blockable context: no allocation, no KUnit assertion here.
+ */
+static bool uptr_kunit_invalidate(struct uptr_range *range,
+				  const struct mmu_notifier_range *nrange,
+				  unsigned long start, unsigned long end)
+{
+	struct uptr_kunit_priv *priv = uptr_kunit_priv(range);
+	bool blockable = mmu_notifier_range_blockable(nrange);
+
+	if (!blockable && priv->refuse)
+		return false;
+	priv->ninval++;
+	if (blockable)
+		priv->nblockable++;
+	priv->inval_start = min(priv->inval_start, start);
+	priv->inval_end = max(priv->inval_end, end);
+	return true;
+}
+
+static void uptr_kunit_reset_inval(struct uptr_kunit_priv *priv)
+{
+	uptr_domain_lock(&priv->domain);
+	priv->ninval = 0;
+	priv->nblockable = 0;
+	priv->inval_start = ULONG_MAX;
+	priv->inval_end = 0;
+	uptr_domain_unlock(&priv->domain);
+}
+
+/* Zap one page of the range's mm: an invalidation of kind CLEAR. */
+static bool uptr_kunit_zap(struct mm_struct *mm, unsigned long addr,
+			   unsigned long len)
+{
+	struct vm_area_struct *vma;
+	bool found = false;
+
+	mmap_read_lock(mm);
+	vma = find_vma(mm, addr);
+	if (vma && vma->vm_start <= addr && addr + len <= vma->vm_end) {
+		zap_page_range_single(vma, addr, len, NULL);
+		found = true;
+	}
+	mmap_read_unlock(mm);
+	return found;
+}
+
+/* Fault injection: an invalidation between page collection and commit. */
+static void uptr_kunit_before_commit(struct uptr_range *range)
+{
+	struct uptr_kunit_priv *priv = uptr_kunit_priv(range);
+
+	if (priv->zap_in_commit <= 0)
+		return;
+	priv->zap_in_commit--;
+	uptr_kunit_zap(range->mm, priv->zap_addr, PAGE_SIZE);
+}
+
+static const struct uptr_range_ops uptr_kunit_ops = {
+	.invalidate = uptr_kunit_invalidate,
+	.before_commit = uptr_kunit_before_commit,
+};
+
+static const struct uptr_range_ops uptr_kunit_ops_noinval = {
+	.before_commit = uptr_kunit_before_commit,
+};
+
+static unsigned long uptr_kunit_page(struct uptr_kunit_priv *priv,
+				     unsigned long i)
+{
+	return priv->addr + i * PAGE_SIZE;
+}
+
+static int uptr_kunit_range_init(struct kunit *test, unsigned int flags)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	int err;
+
+	err = uptr_range_init(&priv->range, &priv->domain, current->mm,
+			      priv->addr, UPTR_KUNIT_SIZE, priv->backend, flags,
+			      &uptr_kunit_ops);
+	priv->range_live = !err;
+	return err;
+}
+
+static void uptr_kunit_range_fini(struct uptr_kunit_priv *priv)
+{
+	if (!priv->range_live)
+		return;
+	uptr_range_fini(&priv->range);
+	priv->range_live = false;
+}
+
+static unsigned long uptr_kunit_count(struct uptr_kunit_priv *priv,
+				      unsigned long start, unsigned long len)
+{
+	unsigned long n;
+
+	uptr_domain_lock(priv->range.domain);
+	n = uptr_range_count_valid(&priv->range, start, len);
+	uptr_domain_unlock(priv->range.domain);
+	return n;
+}
+
+static uptr_entry_t uptr_kunit_entry(struct uptr_kunit_priv *priv,
+				     unsigned long addr)
+{
+	uptr_entry_t e;
+
+	uptr_domain_lock(priv->range.domain);
+	e = uptr_range_entry(&priv->range, addr);
+	uptr_domain_unlock(priv->range.domain);
+	return e;
+}
+
+static u64 uptr_kunit_stat(struct uptr_kunit_priv *priv, enum uptr_counter c)
+{
+	return uptr_domain_stat(&priv->domain, c);
+}
+
+/* Pages pinned by uptr since .init, checked against the mm's pinned_vm. */
+static s64 uptr_kunit_pinned(struct kunit *test, struct uptr_kunit_priv *priv)
+{
+	s64 total = uptr_pinned_pages_total() - priv->pinned_total;
+	s64 vm = atomic64_read(&current->mm->pinned_vm) - priv->pinned_vm;
+
+	KUNIT_EXPECT_EQ_MSG(test, total, vm,
+			    "uptr pinned pages and mm pinned_vm disagree");
+	return total;
+}
+
+/* Pages a fully valid range of the case's backend holds pinned. */
+static s64 uptr_kunit_expect_pinned(struct uptr_kunit_priv *priv,
+				    unsigned long nvalid)
+{
+	return priv->backend == UPTR_BACKEND_PIN ? nvalid : 0;
+}
+
+/* The page the device reaches through a valid entry. */
+static struct page *uptr_kunit_entry_page(struct uptr_kunit_priv *priv,
+					  uptr_entry_t e)
+{
+	struct uptr_domain *domain = priv->range.domain;
+	phys_addr_t phys = uptr_entry_addr(e);
+
+	/* dma-direct without IOMMU: dma_to_phys() undoes dma_map_page(). */
+	if (domain->dev)
+		phys = dma_to_phys(domain->dev, phys);
+	if (!pfn_valid(PHYS_PFN(phys)))
+		return NULL;
+	return pfn_to_page(PHYS_PFN(phys));
+}
+
+/* Fill [start, start + len) of the user buffer with a pattern of @seed. */
+static void uptr_kunit_fill(struct kunit *test, unsigned long start,
+			    unsigned long len, u32 seed)
+{
+	u32 *buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	unsigned long i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < len / sizeof(*buf); i++)
+		buf[i] = seed ^ (u32)(start / sizeof(*buf) + i);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)start, buf, len), 0);
+	kunit_kfree(test, buf);
+}
+
+/*
+ * Compare what the device reads through the valid entries of
+ * [start, start + len) with what the CPU reads through the mapping (which
+ * faults absent pages in: call it after presence-sensitive checks).
+ * Returns the number of valid pages compared.
+ */
+static unsigned long uptr_kunit_check_mirror(struct kunit *test,
+					     unsigned long start,
+					     unsigned long len)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_domain *domain = priv->range.domain;
+	unsigned long off, n = 0, bad = 0, nopage = 0;
+	struct page *page;
+	uptr_entry_t e;
+	void *vaddr;
+	u8 *buf;
+
+	buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test,
+			copy_from_user(buf, (void __user *)start, len), 0);
+
+	/* No KUnit reporting (it allocates) under the domain lock. */
+	uptr_domain_lock(domain);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		e = uptr_range_entry(&priv->range, start + off);
+		if (!(e & UPTR_ENTRY_VALID))
+			continue;
+		n++;
+		page = uptr_kunit_entry_page(priv, e);
+		if (!page) {
+			nopage++;
+			continue;
+		}
+		vaddr = kmap_local_page(page);
+		if (memcmp(vaddr, buf + off, PAGE_SIZE))
+			bad++;
+		kunmap_local(vaddr);
+	}
+	uptr_domain_unlock(domain);
+
+	KUNIT_EXPECT_EQ_MSG(test, nopage, 0, "entries without a page");
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0,
+			    "device and CPU see different data");
+	kunit_kfree(test, buf);
+	return n;
+}
+
+/* The device writes @seed's pattern into page @i through its entry. */
+static void uptr_kunit_device_write(struct kunit *test, unsigned long i,
+				    u32 seed)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	unsigned long addr = uptr_kunit_page(priv, i);
+	u32 *vaddr, *user;
+	struct page *page;
+	unsigned long j;
+	uptr_entry_t e;
+	bool ok = false;
+
+	uptr_domain_lock(priv->range.domain);
+	e = uptr_range_entry(&priv->range, addr);
+	page = (e & UPTR_ENTRY_VALID) && (e & UPTR_ENTRY_WRITE) ?
+	       uptr_kunit_entry_page(priv, e) : NULL;
+	if (page) {
+		vaddr = kmap_local_page(page);
+		for (j = 0; j < PAGE_SIZE / sizeof(u32); j++)
+			vaddr[j] = seed ^ (u32)j;
+		kunmap_local(vaddr);
+		ok = true;
+	}
+	uptr_domain_unlock(priv->range.domain);
+	KUNIT_ASSERT_TRUE_MSG(test, ok, "page %lu not writable by device", i);
+
+	/* The CPU sees the device's write. */
+	user = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, user);
+	KUNIT_ASSERT_EQ(test, copy_from_user(user, (void __user *)addr,
+					     PAGE_SIZE), 0);
+	for (j = 0; j < PAGE_SIZE / sizeof(u32); j++)
+		if (user[j] != (seed ^ (u32)j))
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, j, PAGE_SIZE / sizeof(u32),
+			    "CPU does not see the device write");
+	kunit_kfree(test, user);
+}
+
+/* dma_to_phys() must undo dma_map_page() for the tests' device. */
+static void uptr_kunit_check_dma_direct(struct kunit *test, struct device *dev)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+	dma_addr_t addr;
+
+	int err;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	addr = dma_map_page(dev, page, 0, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	err = dma_mapping_error(dev, addr);
+	if (err)
+		__free_page(page);
+	KUNIT_ASSERT_EQ_MSG(test, err, 0, "dma_map_page failed");
+	KUNIT_EXPECT_EQ(test, dma_to_phys(dev, addr), page_to_phys(page));
+	dma_unmap_page(dev, addr, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	__free_page(page);
+}
+
+static int uptr_kunit_init(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv;
+	unsigned long addr;
+	int err;
+
+	priv = kunit_kzalloc(test, sizeof(*priv), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, priv);
+	test->priv = priv;
+	priv->backend = test->param_value ?
+		*(const enum uptr_backend *)test->param_value :
+		UPTR_BACKEND_PIN;
+	priv->inval_start = ULONG_MAX;
+
+	priv->dev = kunit_device_register(test, "uptr_kunit");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, priv->dev);
+	err = dma_coerce_mask_and_coherent(priv->dev, DMA_BIT_MASK(64));
+	KUNIT_ASSERT_EQ(test, err, 0);
+	uptr_kunit_check_dma_direct(test, priv->dev);
+
+	/* Error values of vm_mmap() come back as they are: check both. */
+	addr = kunit_vm_mmap(test, NULL, 0, UPTR_KUNIT_SIZE,
+			     PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "kunit_vm_mmap failed: %ld", (long)addr);
+	priv->addr = addr;
+
+	err = uptr_domain_init(&priv->domain, priv->dev, priv);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	priv->domain_live = true;
+
+	priv->pinned_total = uptr_pinned_pages_total();
+	priv->pinned_vm = atomic64_read(&current->mm->pinned_vm);
+	return 0;
+}
+
+/*
+ * Runs in another kthread once the case's kthread is gone, possibly while
+ * its mm is still being torn down: the teardown of a process that exits
+ * with ranges registered.
+ */
+static void uptr_kunit_exit(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+
+	if (!priv)
+		return;
+	uptr_kunit_range_fini(priv);
+	if (!priv->domain_live)
+		return;
+	KUNIT_EXPECT_EQ(test, uptr_domain_stat(&priv->domain,
+					       UPTR_STAT_MAPPED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_domain_stat(&priv->domain,
+					       UPTR_STAT_PINNED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_pinned_pages_total(), priv->pinned_total);
+	uptr_domain_fini(&priv->domain);
+	priv->domain_live = false;
+}
+
+/* Populate, read back through the entries, device write, cache hit. */
+static void uptr_kunit_populate_readback(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	unsigned long i, bad_order = 0, bad_flags = 0, bad_page = 0;
+	struct uptr_range *range = &priv->range;
+	uptr_entry_t e;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x5eed0000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	uptr_domain_lock(&priv->domain);
+	KUNIT_EXPECT_TRUE(test, uptr_range_valid(range, priv->addr,
+						 UPTR_KUNIT_SIZE));
+	KUNIT_EXPECT_EQ(test, range->nvalid, n);
+	for (i = 0; i < n; i++) {
+		e = uptr_range_entry(range, uptr_kunit_page(priv, i));
+		if ((e & (UPTR_ENTRY_VALID | UPTR_ENTRY_WRITE |
+			  UPTR_ENTRY_DEVICE_PRIVATE)) !=
+		    (UPTR_ENTRY_VALID | UPTR_ENTRY_WRITE))
+			bad_flags++;
+		/* 16 pages of a fresh mapping: no THP. */
+		if (uptr_entry_order(e))
+			bad_order++;
+		if (range->pages &&
+		    uptr_kunit_entry_page(priv, e) != range->pages[i])
+			bad_page++;
+	}
+	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_EQ(test, bad_flags, 0);
+	KUNIT_EXPECT_EQ(test, bad_order, 0);
+	KUNIT_EXPECT_EQ(test, bad_page, 0);
+
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PAGES_POPULATED),
+			n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_POPULATES), 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED),
+			uptr_kunit_expect_pinned(priv, n));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+
+	/* The device writes, the CPU reads. */
+	uptr_kunit_device_write(test, 3, 0xdec0de00);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+
+	/* Populating a valid range again: PIN answers from the cache. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	if (priv->backend == UPTR_BACKEND_PIN) {
+		KUNIT_EXPECT_EQ(test,
+				uptr_kunit_stat(priv, UPTR_STAT_CACHE_HITS), 1);
+		KUNIT_EXPECT_EQ(test,
+				uptr_kunit_stat(priv, UPTR_STAT_POPULATES), 1);
+	}
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_INVALIDATIONS),
+			0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+
+	/* The locked variant returns with the lock held and the span valid. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate_lock(range,
+						       uptr_kunit_page(priv, 2),
+						       4 * PAGE_SIZE, 0), 0);
+	lockdep_assert_held(&priv->domain.lock);
+	KUNIT_EXPECT_TRUE(test, uptr_range_valid(range,
+						 uptr_kunit_page(priv, 2),
+						 4 * PAGE_SIZE));
+	uptr_domain_unlock(&priv->domain);
+}
+
+/* A read-only range never populates for write; entries are read-only. */
+static void uptr_kunit_read_only_range(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	unsigned long i, writable = 0;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x0bad0000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, UPTR_RANGE_READ_ONLY),
+			0);
+
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), -EPERM);
+	KUNIT_EXPECT_EQ(test, uptr_range_fault(range, priv->addr,
+					       UPTR_POPULATE_WRITE), -EPERM);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE, 0), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE),
+			UPTR_KUNIT_NPAGES);
+	for (i = 0; i < UPTR_KUNIT_NPAGES; i++)
+		if (uptr_kunit_entry(priv, uptr_kunit_page(priv, i)) &
+		    UPTR_ENTRY_WRITE)
+			writable++;
+	KUNIT_EXPECT_EQ(test, writable, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, UPTR_KUNIT_NPAGES));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE),
+			UPTR_KUNIT_NPAGES);
+}
+
+/* A mapping without write permission: -EACCES for write. */
+static void uptr_kunit_read_only_vma(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	unsigned long addr, before;
+	int err;
+
+	addr = kunit_vm_mmap(test, NULL, 0, UPTR_KUNIT_SIZE, PROT_READ,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	priv->addr = addr;
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+
+	before = uptr_pinned_pages_total();
+	err = uptr_range_populate(&priv->range, addr, UPTR_KUNIT_SIZE,
+				  UPTR_POPULATE_WRITE);
+	KUNIT_EXPECT_EQ(test, err, -EACCES);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_pinned_pages_total(), before);
+
+	/*
+	 * A read populate: FAULT mirrors read-only; PIN pins for write unless
+	 * the range is read-only (documented in uptr_pin.c), so it fails too.
+	 */
+	err = uptr_range_populate(&priv->range, addr, UPTR_KUNIT_SIZE, 0);
+	if (priv->backend == UPTR_BACKEND_PIN) {
+		KUNIT_EXPECT_EQ(test, err, -EACCES);
+		KUNIT_EXPECT_EQ(test, uptr_pinned_pages_total(), before);
+	} else {
+		KUNIT_EXPECT_EQ(test, err, 0);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr,
+						       UPTR_KUNIT_SIZE),
+				UPTR_KUNIT_NPAGES);
+		KUNIT_EXPECT_FALSE(test, uptr_kunit_entry(priv, addr) &
+				   UPTR_ENTRY_WRITE);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, addr,
+							      UPTR_KUNIT_SIZE),
+				UPTR_KUNIT_NPAGES);
+	}
+}
+
+/* munmap of a sub-range invalidates exactly that sub-range. */
+static void uptr_kunit_munmap_subrange(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	unsigned long hole = uptr_kunit_page(priv, 4);
+	u64 unmaps;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x13570000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	uptr_kunit_reset_inval(priv);
+	unmaps = uptr_domain_event_count(&priv->domain, MMU_NOTIFY_UNMAP);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(hole, 4 * PAGE_SIZE), 0);
+
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, hole, 4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr, 4 * PAGE_SIZE),
+			4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, hole + 4 * PAGE_SIZE,
+					       8 * PAGE_SIZE), 8);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), n - 4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED),
+			uptr_kunit_expect_pinned(priv, n - 4));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n - 4));
+	KUNIT_EXPECT_GE(test, uptr_kunit_stat(priv, UPTR_STAT_INVALIDATIONS),
+			1);
+	KUNIT_EXPECT_GT(test, uptr_domain_event_count(&priv->domain,
+						      MMU_NOTIFY_UNMAP),
+			unmaps);
+	/* The driver was asked to stop exactly the unmapped pages. */
+	KUNIT_EXPECT_GE(test, priv->ninval, 1);
+	KUNIT_EXPECT_EQ(test, priv->nblockable, priv->ninval);
+	KUNIT_EXPECT_EQ(test, priv->inval_start, hole);
+	KUNIT_EXPECT_EQ(test, priv->inval_end, hole + 4 * PAGE_SIZE);
+	KUNIT_EXPECT_GE(test, range->gen, 1);
+
+	/* The rest still mirrors the right pages. */
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      4 * PAGE_SIZE), 4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test,
+						      hole + 4 * PAGE_SIZE,
+						      8 * PAGE_SIZE), 8);
+
+	/* Populating over the hole fails and leaves the rest as it was. */
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE, 0), -EFAULT);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n - 4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n - 4));
+
+	/* Unmapping the rest drops everything. */
+	KUNIT_ASSERT_EQ(test, vm_munmap(priv->addr, UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+}
+
+/* zap_page_range_single() of a sub-range: CLEAR, exactly that sub-range. */
+static void uptr_kunit_zap_subrange(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	unsigned long zap = uptr_kunit_page(priv, 2);
+	u64 clears, gen;
+	u8 *buf;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x24680000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	uptr_kunit_reset_inval(priv);
+	clears = uptr_domain_event_count(&priv->domain, MMU_NOTIFY_CLEAR);
+	gen = range->gen;
+
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, zap,
+					       3 * PAGE_SIZE));
+
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, zap, 3 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n - 3);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), n - 3);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n - 3));
+	KUNIT_EXPECT_GT(test, uptr_domain_event_count(&priv->domain,
+						      MMU_NOTIFY_CLEAR),
+			clears);
+	KUNIT_EXPECT_EQ(test, priv->inval_start, zap);
+	KUNIT_EXPECT_EQ(test, priv->inval_end, zap + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_GT(test, range->gen, gen);
+
+	/* Re-populate: the zapped pages come back as zero pages. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)zap,
+					     PAGE_SIZE), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, PAGE_SIZE));
+}
+
+/* An invalidation between collection and commit makes populate retry. */
+static void uptr_kunit_retry_race(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	u64 clears;
+	u8 *buf;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x77770000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	clears = uptr_domain_event_count(&priv->domain, MMU_NOTIFY_CLEAR);
+
+	priv->zap_addr = uptr_kunit_page(priv, 5);
+	priv->zap_in_commit = 1;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, priv->zap_in_commit, 0);
+	KUNIT_EXPECT_GE(test, uptr_kunit_stat(priv, UPTR_STAT_RETRIES), 1);
+	KUNIT_EXPECT_GT(test, uptr_domain_event_count(&priv->domain,
+						      MMU_NOTIFY_CLEAR),
+			clears);
+	/* Nothing was valid when the zap ran: the driver was not called. */
+	KUNIT_EXPECT_EQ(test, priv->ninval, 0);
+
+	/* The stale collection was thrown away, nothing of it leaked. */
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED),
+			uptr_kunit_expect_pinned(priv, n));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+
+	/* The device sees the page the CPU sees: the new, zeroed one. */
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)priv->zap_addr,
+					     PAGE_SIZE), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, PAGE_SIZE));
+
+	/* The same through uptr_range_populate_lock(), for a sub-range. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, priv->addr,
+					       2 * PAGE_SIZE));
+	priv->zap_addr = priv->addr;
+	priv->zap_in_commit = 1;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate_lock(range, priv->addr,
+						       2 * PAGE_SIZE,
+						       UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_TRUE(test, uptr_range_valid(range, priv->addr,
+						 2 * PAGE_SIZE));
+	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_EQ(test, priv->zap_in_commit, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+}
+
+/* A hole in the span: -EFAULT, and nothing stays pinned or mapped. */
+static void uptr_kunit_hole_efault(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	unsigned long hole = uptr_kunit_page(priv, 9);
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x99990000);
+	KUNIT_ASSERT_EQ(test, vm_munmap(hole, PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), -EFAULT);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, hole, PAGE_SIZE, 0),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, uptr_range_fault(range, hole, 0), -EFAULT);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+
+	/* The part before the hole still works. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  9 * PAGE_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 9);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, 9));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      9 * PAGE_SIZE), 9);
+}
+
+/* The OOM reaper's non-blockable path, by calling the notifier directly. */
+static void uptr_kunit_nonblock(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	struct mmu_notifier_range nrange;
+	unsigned long seq;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x00c0ffee);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	uptr_kunit_reset_inval(priv);
+
+	/* What __oom_reap_task_mm() hands over: no RANGE_BLOCKABLE flag. */
+	mmu_notifier_range_init(&nrange, MMU_NOTIFY_UNMAP, 0, current->mm,
+				priv->addr, priv->addr + 4 * PAGE_SIZE);
+	KUNIT_ASSERT_FALSE(test, mmu_notifier_range_blockable(&nrange));
+	/*
+	 * A fresh odd sequence, as the notifier core hands out while an
+	 * invalidation runs: never equal to the idle (even) sequence, so a
+	 * later mmu_interval_read_begin() does not wait for it.
+	 */
+	seq = (READ_ONCE(range->notifier.invalidate_seq) + 2) | 1;
+
+	/* The domain lock is busy: trylock fails, nothing is touched. */
+	uptr_domain_lock(&priv->domain);
+	KUNIT_EXPECT_FALSE(test, range->notifier.ops->invalidate(&range->notifier,
+								 &nrange, seq));
+	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_EQ(test, priv->ninval, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_NONBLOCK_FAILED),
+			1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+
+	/* The device is busy: the driver says no, entries stay valid. */
+	priv->refuse = true;
+	seq += 2;
+	KUNIT_EXPECT_FALSE(test, range->notifier.ops->invalidate(&range->notifier,
+								 &nrange, seq));
+	KUNIT_EXPECT_EQ(test, priv->ninval, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_NONBLOCK_FAILED),
+			2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_INVALIDATIONS),
+			0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+
+	/* The device is idle: it agrees, the sub-range is dropped. */
+	priv->refuse = false;
+	seq += 2;
+	KUNIT_EXPECT_TRUE(test, range->notifier.ops->invalidate(&range->notifier,
+								&nrange, seq));
+	KUNIT_EXPECT_EQ(test, priv->ninval, 1);
+	KUNIT_EXPECT_EQ(test, priv->nblockable, 0);
+	KUNIT_EXPECT_EQ(test, priv->inval_start, priv->addr);
+	KUNIT_EXPECT_EQ(test, priv->inval_end, priv->addr + 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n - 4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_INVALIDATIONS),
+			1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_NONBLOCK_FAILED),
+			2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n - 4));
+
+	/* Nothing happened to the CPU mapping: re-populate, same data. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+}
+
+/* Bad arguments of uptr_range_init(), populate and fault. */
+static void uptr_kunit_bad_args(struct kunit *test)
+{
+	enum { BUF, ABS, TOP };	/* what the start is relative to */
+	static const struct {
+		const char *what;
+		int base;
+		unsigned long start;
+		unsigned long length;
+		int backend;		/* -1: the case's backend */
+		unsigned int flags;
+		int err;
+	} cases[] = {
+		{ "unaligned start", BUF, 1, PAGE_SIZE, -1, 0, -EINVAL },
+		{ "unaligned length", BUF, 0, PAGE_SIZE + 1, -1, 0, -EINVAL },
+		{ "zero length", BUF, 0, 0, -1, 0, -EINVAL },
+		{ "unknown flag", BUF, 0, PAGE_SIZE, -1, BIT(7), -EINVAL },
+		{ "unknown backend", BUF, 0, PAGE_SIZE, 7, 0, -EINVAL },
+		{ "wrap", ABS, PAGE_MASK, 2 * PAGE_SIZE, -1, 0, -EOVERFLOW },
+		{ "beyond task_size", TOP, -PAGE_SIZE, 2 * PAGE_SIZE, -1, 0,
+		  -EFAULT },
+		{ "at task_size", TOP, 0, PAGE_SIZE, -1, 0, -EFAULT },
+		{ "up to task_size", TOP, -PAGE_SIZE, PAGE_SIZE, -1, 0, 0 },
+	};
+	struct uptr_kunit_priv *priv = test->priv;
+	struct mm_struct *mm = current->mm;
+	struct uptr_range *range = &priv->range;
+	unsigned long start, a = priv->addr;
+	enum uptr_backend backend;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		start = cases[i].start;
+		if (cases[i].base == BUF)
+			start += priv->addr;
+		else if (cases[i].base == TOP)
+			start += mm->task_size;
+		backend = priv->backend;
+		if (cases[i].backend >= 0)
+			backend = cases[i].backend;
+		err = uptr_range_init(range, &priv->domain, mm, start,
+				      cases[i].length, backend, cases[i].flags,
+				      &uptr_kunit_ops);
+		KUNIT_EXPECT_EQ_MSG(test, err, cases[i].err, "%s", cases[i].what);
+		if (!err)
+			uptr_range_fini(range);
+	}
+	KUNIT_EXPECT_EQ(test, uptr_range_init(range, &priv->domain, mm, a,
+					      PAGE_SIZE, priv->backend, 0,
+					      NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_range_init(range, &priv->domain, mm, a,
+					      PAGE_SIZE, priv->backend, 0,
+					      &uptr_kunit_ops_noinval),
+			-EINVAL);
+
+	/* A good range, then bad spans. */
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, a + 1, PAGE_SIZE, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, a, PAGE_SIZE - 1, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, a, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, a, PAGE_SIZE, BIT(9)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, a, PAGE_MASK, 0),
+			-EOVERFLOW);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, a - PAGE_SIZE,
+						  2 * PAGE_SIZE, 0), -ERANGE);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, a,
+						  UPTR_KUNIT_SIZE + PAGE_SIZE,
+						  0), -ERANGE);
+	KUNIT_EXPECT_EQ(test, uptr_range_fault(range, a - 1, 0), -ERANGE);
+	KUNIT_EXPECT_EQ(test, uptr_range_fault(range, a + UPTR_KUNIT_SIZE, 0),
+			-ERANGE);
+	KUNIT_EXPECT_EQ(test, uptr_range_fault(range, a, BIT(9)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a, UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+
+	/* Queries clamp to the range instead of reading past it. */
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + UPTR_KUNIT_SIZE,
+					       PAGE_SIZE), 0);
+	uptr_domain_lock(&priv->domain);
+	KUNIT_EXPECT_FALSE(test, uptr_range_valid(range, a - PAGE_SIZE,
+						  PAGE_SIZE));
+	uptr_domain_unlock(&priv->domain);
+
+	/* Nothing was mirrored by any of that. */
+	for (i = 0; i < UPTR_STAT_NR; i++)
+		KUNIT_EXPECT_EQ_MSG(test, uptr_kunit_stat(priv, i), 0,
+				    "counter %u", i);
+}
+
+/*
+ * A device fault on one absent page of a FAULT range mirrors that page and
+ * only the pages already present in the window around it.  A PIN range
+ * populates everything.
+ */
+static void uptr_kunit_fault_window(struct kunit *test)
+{
+	static const unsigned int present[] = { 0, 3, 5, 6, 12, 15 };
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	const unsigned long fault = uptr_kunit_page(priv, 9);
+	unsigned long ws, we, i, a, expect = 0, wrong = 0;
+	bool is_present[UPTR_KUNIT_NPAGES] = { };
+	uptr_entry_t e;
+
+	/* Make some pages present, by writing them; the rest stay none. */
+	for (i = 0; i < ARRAY_SIZE(present); i++) {
+		uptr_kunit_fill(test, uptr_kunit_page(priv, present[i]),
+				PAGE_SIZE, 0xfa000000 + i);
+		is_present[present[i]] = true;
+	}
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_fault(range, fault, 0), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_FAULTS), 1);
+
+	if (priv->backend == UPTR_BACKEND_PIN) {
+		KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+						       UPTR_KUNIT_SIZE), n);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), n);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+							      UPTR_KUNIT_SIZE),
+				n);
+		return;
+	}
+
+	/* The window is naturally aligned, range->window bytes. */
+	ws = ALIGN_DOWN(fault, range->window);
+	we = ws + range->window;
+	uptr_domain_lock(&priv->domain);
+	for (i = 0; i < n; i++) {
+		bool want;
+
+		a = uptr_kunit_page(priv, i);
+		want = a == fault || (is_present[i] && a >= ws && a < we);
+		e = uptr_range_entry(range, a);
+		if (!!(e & UPTR_ENTRY_VALID) != want)
+			wrong++;
+		expect += want;
+	}
+	/* A read fault on an absent anonymous page maps the zero page. */
+	e = uptr_range_entry(range, fault);
+	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_EQ(test, wrong, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), expect);
+	KUNIT_EXPECT_TRUE(test, e & UPTR_ENTRY_VALID);
+	KUNIT_EXPECT_FALSE(test, e & UPTR_ENTRY_WRITE);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+
+	/* A write fault replaces the zero page (CLEAR) and maps it writable. */
+	KUNIT_ASSERT_EQ(test, uptr_range_fault(range, fault + 8,
+					       UPTR_POPULATE_WRITE), 0);
+	e = uptr_kunit_entry(priv, fault);
+	KUNIT_EXPECT_TRUE(test, e & UPTR_ENTRY_VALID);
+	KUNIT_EXPECT_TRUE(test, e & UPTR_ENTRY_WRITE);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), expect);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE),
+			expect);
+
+	/* A snapshot populate mirrors present pages only, faults nothing. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, priv->addr,
+					       UPTR_KUNIT_SIZE));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 0);
+	uptr_kunit_fill(test, uptr_kunit_page(priv, 1), 2 * PAGE_SIZE,
+			0x5a5a0000);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_SNAPSHOT), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, uptr_kunit_page(priv, 1),
+					       2 * PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), 2);
+}
+
+/* uptr_range_fini() with valid entries releases everything. */
+static void uptr_kunit_fini_valid(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0xf1f10000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+
+	uptr_kunit_range_fini(priv);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED), 0);
+	/* No invalidation was involved. */
+	KUNIT_EXPECT_EQ(test, priv->ninval, 0);
+
+	/* The memory is the process' again: a new range works. */
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, priv->addr,
+						  UPTR_KUNIT_SIZE, 0), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+}
+
+/*
+ * The case's kthread exits with the range populated: its mm is torn down
+ * (an UNMAP invalidation of everything) while or before .exit calls
+ * uptr_range_fini() from another kthread, which then checks the counts.
+ */
+static void uptr_kunit_exit_with_range(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0xe0e00000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, UPTR_KUNIT_NPAGES));
+}
+
+/* A domain without a device publishes physical addresses. */
+static void uptr_kunit_no_device(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	unsigned long i, bad = 0;
+	uptr_entry_t e;
+
+	/* Swap the case's domain for one without a device. */
+	uptr_domain_fini(&priv->domain);
+	KUNIT_ASSERT_EQ(test, uptr_domain_init(&priv->domain, NULL, NULL), 0);
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x0de50000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	if (priv->backend == UPTR_BACKEND_PIN) {
+		uptr_domain_lock(&priv->domain);
+		for (i = 0; i < n; i++) {
+			e = uptr_range_entry(&priv->range,
+					     uptr_kunit_page(priv, i));
+			if (uptr_entry_addr(e) !=
+			    page_to_phys(priv->range.pages[i]))
+				bad++;
+		}
+		uptr_domain_unlock(&priv->domain);
+		KUNIT_EXPECT_EQ(test, bad, 0);
+	}
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+	KUNIT_ASSERT_EQ(test, vm_munmap(priv->addr, UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+}
+
+static struct kunit_case uptr_kunit_cases[] = {
+	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_read_only_range,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_read_only_vma,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_munmap_subrange,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_zap_subrange,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_retry_race,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_hole_efault,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_nonblock,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_bad_args,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_fault_window,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_fini_valid,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_exit_with_range,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_no_device,
+			 uptr_kunit_backend_gen_params),
+	{}
+};
+
+static struct kunit_suite uptr_kunit_suite = {
+	.name = "uptr",
+	.init = uptr_kunit_init,
+	.exit = uptr_kunit_exit,
+	.test_cases = uptr_kunit_cases,
+};
+
+kunit_test_suite(uptr_kunit_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the uptr core API");
+MODULE_LICENSE("GPL");
