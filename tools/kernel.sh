@@ -68,14 +68,18 @@ kver() {
 		END{print v "." p "." s}' "$src/Makefile"
 }
 
-# Check that every option a fragment asks for survived olddefconfig.
+# Check that every option a fragment asks for survived olddefconfig.  A
+# later fragment overrides an earlier one, as in merge_config.sh.
 verify_config() {
 	local cfg=$1 bad=0 line sym val
+	local -A want=()
 	while IFS= read -r line; do
 		case $line in
-		CONFIG_*=*) sym=${line%%=*}; val=${line#*=} ;;
-		*) continue ;;
+		CONFIG_*=*) want[${line%%=*}]=${line#*=} ;;
 		esac
+	done < <(cat "${frags[@]}")
+	for sym in "${!want[@]}"; do
+		val=${want[$sym]}
 		if [ "$val" = n ]; then
 			if grep -q "^$sym=" "$cfg"; then
 				log "config: $sym wanted n, got $(grep "^$sym=" "$cfg")"
@@ -85,7 +89,7 @@ verify_config() {
 			log "config: $sym wanted $val, got $(grep "^$sym=\|^# $sym is" "$cfg" || echo unset)"
 			bad=1
 		fi
-	done < <(cat "${frags[@]}")
+	done
 	[ $bad = 0 ] || die "config fragments not applied (see above)"
 }
 
@@ -97,8 +101,15 @@ if [ "${2:-}" = --print-dir ]; then
 	exit 0
 fi
 
-stamp=$(cat "${frags[@]}" "$here/kernel.sh" | sha256sum | cut -d' ' -f1)
+stamp=$(cat "${frags[@]}" | sha256sum | cut -d" " -f1)
 mkdir -p "$out"
+# One configure/build per tree at a time: concurrent runs (two make check,
+# or make check next to make run) would corrupt it.
+exec 9>"$out.lock"
+if ! flock -n 9; then
+	log "waiting for another build of $out"
+	flock 9
+fi
 if [ ! -f "$out/.uptr-stamp" ] || [ "$(cat "$out/.uptr-stamp")" != "$stamp" ] ||
    [ ! -f "$out/.config" ]; then
 	log "configuring $flavour kernel $ver in $out"
