@@ -1,0 +1,342 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check [T=PATTERN]: quality gates, then the debug test kernel under
+# QEMU running selftests/tests.list, then the runner's own self-tests.
+#
+#   tools/check.sh [--filter PATTERN]
+#
+# One line per test: PASS NAME, FAIL NAME (why), SKIP NAME (why),
+# XFAIL NAME (why; docs/...) for tools/vm/xfail.list entries (counted as
+# passed).  The last line is "N passed, N failed[, N skipped]"; the exit
+# status is non-zero when anything failed.
+#
+# Tests, in order:
+#   gate:checkpatch    checkpatch --strict over mm/ drm/ include/ selftests/ tools/
+#   gate:kernel-doc    kernel-doc -Wall over mm/ drm/ include/ selftests/runner/
+#   build:kernel       tools/kernel.sh debug (incremental)
+#   gate:build-w1      the project modules build with W=1 and no warning
+#                      (in a copy under out/w1 with -Werror, so that a
+#                      warning is seen again on every run, not only when the
+#                      file is recompiled)
+#   gate:sparse        make C=2 W=1 in that copy: no sparse report
+#   build:modules      make modules (W=1) in the tree, for the guest
+#   build:selftests    tools/vm/build-selftests.sh
+#   ...                the guest tests (tools/vm/boot.sh; see tests.list),
+#                      vm:run and kernel-log
+#   build:runner-module, runner:*   the runner's self-tests (each boots the
+#                      guest with a misbehaving module or a hanging test and
+#                      checks that the runner reports it)
+#
+# PATTERN selects tests by name: a shell glob, or a substring when it has no
+# glob character.  Gates and runner tests match by their name; guest tests
+# as described in tools/vm/mkinitramfs.sh (ENTRY[:CASE], e.g. hmm-tests,
+# 'hmm-tests:hmm.open_close', 'kunit:uptr_pin.*').  The builds that the
+# selected tests need always run.
+#
+# Environment: UPTR_VM_TIMEOUT whole guest run limit in seconds (default
+# 1500), UPTR_ACCEL=tcg|kvm, UPTR_CACHE (default ~/.cache/uptr).
+set -euo pipefail
+log_tag=check
+. "$(dirname "$0")/vm/lib.sh"
+
+filter=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	--filter) filter=$2; shift 2 ;;
+	-h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument '$1' (tools/check.sh [--filter PATTERN])" ;;
+	esac
+done
+t0=$(date +%s)
+cd "$UPTR_ROOT"
+mkdir -p "$UPTR_OUT"
+ensure_host_deps
+load_xfail
+
+npass=0 nfail=0 nskip=0
+count() {
+	case $1 in
+	"PASS "* | "XFAIL "*) npass=$((npass + 1)) ;;
+	"FAIL "*) nfail=$((nfail + 1)) ;;
+	"SKIP "*) nskip=$((nskip + 1)) ;;
+	esac
+}
+report() {		# STATUS NAME [WHY]
+	local line="$1 $2"
+	[ -z "${3:-}" ] || line+=" ($3)"
+	line=$(xfail_apply "$line")
+	count "$line"
+	echo "$line"
+}
+pat=$filter
+case $pat in *[][*?]*) ;; *) pat="*$pat*" ;; esac
+# shellcheck disable=SC2053 # glob match intended
+selected() { [ -z "$filter" ] || [[ $1 == $pat ]]; }
+indent() { sed 's/^/    | /'; }
+
+# Print OUTPUT's lines that are findings, indented; true when there were none.
+no_findings() {		# FILE REGEX
+	if grep -E "$2" "$1" > "$1.findings"; then
+		head -n 60 "$1.findings" | indent
+		[ "$(wc -l < "$1.findings")" -le 60 ] ||
+			echo "    | ... $(wc -l < "$1.findings") in all, see $1"
+		return 1
+	fi
+	return 0
+}
+
+# Project sources (never out/, never generated files).
+project_files() {	# DIR... -> C/H files under them
+	local d
+	for d in "$@"; do
+		[ -d "$d" ] && find "$d" -path "$UPTR_OUT" -prune -o \
+			-type f \( -name '*.c' -o -name '*.h' \) \
+			! -name '*.mod.c' -print
+	done | sort
+}
+has_modules() { [ -n "$(project_files mm drm)" ]; }
+
+# Source tree (extracted by kernel.sh when missing) and the debug tree.
+tree=$(tools/kernel.sh debug --print-dir)
+src=$UPTR_SRC
+logs=$UPTR_OUT/check
+rm -rf "$logs"
+mkdir -p "$logs"
+
+# --- Quality gates -------------------------------------------------------
+if selected gate:checkpatch; then
+	mapfile -t files < <(project_files mm drm include selftests tools)
+	if [ ${#files[@]} = 0 ]; then
+		report SKIP gate:checkpatch "no C/H files yet"
+	else
+		"$src/scripts/checkpatch.pl" --strict --no-tree --terse \
+			--show-types -f "${files[@]}" > "$logs/checkpatch.txt" 2>&1 || true
+		if no_findings "$logs/checkpatch.txt" ': (ERROR|WARNING|CHECK):'; then
+			report PASS gate:checkpatch "${#files[@]} files"
+		else
+			report FAIL gate:checkpatch "$(grep -cE ': (ERROR|WARNING|CHECK):' \
+				"$logs/checkpatch.txt") findings"
+		fi
+	fi
+fi
+
+if selected gate:kernel-doc; then
+	mapfile -t files < <(project_files mm drm include selftests/runner)
+	if [ ${#files[@]} = 0 ]; then
+		report SKIP gate:kernel-doc "no kernel-side C/H files yet"
+	else
+		"$src/scripts/kernel-doc" -none -Wall "${files[@]}" \
+			> "$logs/kernel-doc.txt" 2>&1 || true
+		if no_findings "$logs/kernel-doc.txt" '.'; then
+			report PASS gate:kernel-doc "${#files[@]} files"
+		else
+			report FAIL gate:kernel-doc "$(wc -l < "$logs/kernel-doc.txt") lines"
+		fi
+	fi
+fi
+
+# --- What the selected tests need ---------------------------------------
+main_tests=$(tools/vm/mkinitramfs.sh --manifest selftests/tests.list \
+	--count --filter "$filter")
+runner_tests=0
+for t in runner:reports-results runner:detects-warn runner:detects-leak \
+	 runner:detects-hang; do
+	selected $t && runner_tests=1
+done
+need_kernel=0
+if [ "$main_tests" != 0 ] || [ $runner_tests = 1 ] ||
+   { has_modules && { selected gate:build-w1 || selected gate:sparse; }; }; then
+	need_kernel=1
+fi
+
+kernel_ok=1
+if [ $need_kernel = 1 ]; then
+	log "kernel: tools/kernel.sh debug (incremental)"
+	if tools/kernel.sh debug > "$logs/kernel.txt" 2>&1; then
+		report PASS build:kernel
+	else
+		report FAIL build:kernel "see $logs/kernel.txt"
+		tail -n 30 "$logs/kernel.txt" | indent
+		kernel_ok=0
+	fi
+fi
+
+kbuild() {		# LOGFILE DIR MAKE-ARGS...: external module build
+	local logf=$1 dir=$2
+	shift 2
+	make -k -C "$tree" M="$dir" W=1 "$@" modules > "$logf" 2>&1
+}
+
+if [ $kernel_ok = 1 ] && { selected gate:build-w1 || selected gate:sparse; }; then
+	if ! has_modules; then
+		selected gate:build-w1 && report SKIP gate:build-w1 "no module sources yet"
+		selected gate:sparse && report SKIP gate:sparse "no module sources yet"
+	else
+		w1=$UPTR_OUT/w1
+		mkdir -p "$w1"
+		rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
+			--exclude=/docs/ --exclude='*.o' --exclude='*.ko' \
+			--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
+			--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
+			--exclude='.tmp_*' ./ "$w1/"
+		if selected gate:build-w1; then
+			if kbuild "$logs/build-w1.txt" "$w1" KCFLAGS=-Werror &&
+			   no_findings "$logs/build-w1.txt" '[Ww]arning|[Ee]rror'; then
+				report PASS gate:build-w1
+			else
+				grep -qiE 'warning|error' "$logs/build-w1.txt" ||
+					tail -n 20 "$logs/build-w1.txt" | indent
+				report FAIL gate:build-w1 "see $logs/build-w1.txt"
+			fi
+		fi
+		if selected gate:sparse; then
+			if kbuild "$logs/sparse.txt" "$w1" KCFLAGS=-Werror C=2 &&
+			   no_findings "$logs/sparse.txt" '[Ww]arning|[Ee]rror'; then
+				report PASS gate:sparse
+			else
+				grep -qiE 'warning|error' "$logs/sparse.txt" ||
+					tail -n 20 "$logs/sparse.txt" | indent
+				report FAIL gate:sparse "see $logs/sparse.txt"
+			fi
+		fi
+	fi
+fi
+
+# --- The guest tests ------------------------------------------------------
+guest_status() {	# stream a boot.sh run through the counters
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"vm: "*" passed, "*) ;;
+		*) count "$line"; echo "$line" ;;
+		esac
+	done
+}
+
+if [ "$main_tests" != 0 ] && [ $kernel_ok = 1 ]; then
+	if has_modules; then
+		log "modules: make modules (W=1)"
+		if kbuild "$logs/modules.txt" "$UPTR_ROOT"; then
+			report PASS build:modules
+		else
+			report FAIL build:modules "see $logs/modules.txt"
+			grep -iE 'error|warning' "$logs/modules.txt" | head -n 30 | indent
+		fi
+	fi
+	log "selftests: tools/vm/build-selftests.sh"
+	if tools/vm/build-selftests.sh debug > "$logs/selftests.txt" 2>&1; then
+		report PASS build:selftests
+	else
+		report FAIL build:selftests "see $logs/selftests.txt"
+		tail -n 30 "$logs/selftests.txt" | indent
+	fi
+	guest_status < <(tools/vm/boot.sh --filter "$filter" --tag check 2>&1)
+	wait $! || [ $? = 1 ] || report FAIL vm:setup "tools/vm/boot.sh could not run"
+fi
+
+# --- The runner's self-tests ----------------------------------------------
+# Each boots the guest with a manifest that must make the runner report a
+# failure, and checks what it reported.
+runner_dir=$UPTR_OUT/vm
+rcheck_fail=()
+expect() {		# FILE DESCRIPTION EGREP-REGEX: record a failed expectation
+	grep -qE -- "$3" "$1" || rcheck_fail+=("$2")
+}
+runner_report() {	# NAME OUTPUT-FILE
+	if [ ${#rcheck_fail[@]} = 0 ]; then
+		report PASS "$1"
+	else
+		report FAIL "$1" "$(IFS=';'; echo "${rcheck_fail[*]}")"
+		tail -n 40 "$2" | indent
+	fi
+	rcheck_fail=()
+}
+
+if [ $runner_tests = 1 ] && [ $kernel_ok = 1 ]; then
+	ko=selftests/runner/runner_selftest.ko
+	if kbuild "$logs/runner-module.txt" "$UPTR_ROOT/selftests/runner" &&
+	   no_findings "$logs/runner-module.txt" '[Ww]arning|[Ee]rror'; then
+		report PASS build:runner-module
+	else
+		report FAIL build:runner-module "see $logs/runner-module.txt"
+	fi
+	mkdir -p "$runner_dir"
+
+	if selected runner:reports-results || selected runner:detects-warn ||
+	   selected runner:detects-leak; then
+		m=$runner_dir/runner-warn.list
+		cat > "$m" <<-EOF
+		module runner_selftest - $ko warn=1 leak=1
+		module absent optional selftests/runner/absent.ko
+		cmd must-pass - true
+		cmd must-fail - false
+		cmd too-slow timeout=3 sleep 60
+		EOF
+		log "runner self-test: a guest with a WARN, a leak and failing commands"
+		o=$runner_dir/runner-warn.out
+		rc=0
+		tools/vm/boot.sh --manifest "$m" --tag runner-warn --timeout 300 \
+			> "$o" 2>&1 || rc=$?
+		if selected runner:reports-results; then
+			[ $rc = 1 ] || rcheck_fail+=("boot.sh exit $rc, want 1")
+			expect "$o" "insmod not reported" '^PASS insmod:runner_selftest$'
+			expect "$o" "missing optional module not skipped" \
+				'^SKIP insmod:absent \(selftests/runner/absent.ko not built\)$'
+			expect "$o" "exit 0 not a pass" '^PASS must-pass$'
+			expect "$o" "exit 1 not a failure" '^FAIL must-fail \(exit 1\)$'
+			expect "$o" "per-test timeout not reported" \
+				'^FAIL too-slow \(timed out after [0-9]+ s\)$'
+			expect "$o" "rmmod not reported" '^PASS rmmod:runner_selftest$'
+			expect "$o" "guest did not finish" '^PASS vm:run$'
+			expect "$o" "wrong summary" '^vm: 4 passed, 3 failed, 1 skipped$'
+			runner_report runner:reports-results "$o"
+		fi
+		if selected runner:detects-warn; then
+			expect "$o" "kernel-log scan passed" '^FAIL kernel-log '
+			expect "$o" "WARNING line not printed" \
+				'^    .*WARNING: .*runner_selftest_init'
+			runner_report runner:detects-warn "$o"
+		fi
+		if selected runner:detects-leak; then
+			expect "$o" "kmemleak report not printed" \
+				'^    .*(unreferenced object|suspected memory leak)'
+			expect "$o" "leak backtrace not printed" \
+				'^    .*runner_selftest_init'
+			runner_report runner:detects-leak "$o"
+		fi
+	fi
+
+	if selected runner:detects-hang; then
+		m=$runner_dir/runner-hang.list
+		cat > "$m" <<-EOF
+		cmd before-hang - true
+		cmd hang timeout=0 sleep 100000
+		EOF
+		limit=${UPTR_HANG_TIMEOUT:-60}
+		log "runner self-test: a guest that hangs (killed after ${limit}s)"
+		o=$runner_dir/runner-hang.out
+		rc=0
+		h0=$(date +%s)
+		tools/vm/boot.sh --manifest "$m" --tag runner-hang --timeout "$limit" \
+			> "$o" 2>&1 || rc=$?
+		took=$(( $(date +%s) - h0 ))
+		[ $rc = 1 ] || rcheck_fail+=("boot.sh exit $rc, want 1")
+		[ $took -lt $((limit + 30)) ] ||
+			rcheck_fail+=("took ${took}s for a ${limit}s limit")
+		expect "$o" "test before the hang not reported" '^PASS before-hang$'
+		expect "$o" "hanging test not reported" '^FAIL hang \(unfinished'
+		expect "$o" "guest kill not reported" \
+			"^FAIL vm:run \\(no end after ${limit}s: guest killed\\)"
+		expect "$o" "console tail not printed" '^    \| .*uptr-init: run hang'
+		runner_report runner:detects-hang "$o"
+	fi
+fi
+
+[ $npass != 0 ] || [ $nfail != 0 ] || [ $nskip != 0 ] ||
+	report FAIL check:selection "no test matches '$filter'"
+log "total wall time $(( $(date +%s) - t0 ))s"
+summary="$npass passed, $nfail failed"
+[ $nskip = 0 ] || summary+=", $nskip skipped"
+echo "$summary"
+[ $nfail = 0 ]

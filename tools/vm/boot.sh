@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the test kernel under QEMU with a manifest, stream one line per test
+# as results arrive, then scan the kernel log.
+#
+#   tools/vm/boot.sh [--manifest FILE] [--filter PATTERN] [--timeout SECONDS]
+#                    [--flavour debug|release] [--tag NAME] [--append ARGS]
+#
+#   --manifest  test manifest, default selftests/tests.list
+#   --filter    select tests (see tools/vm/mkinitramfs.sh), default all
+#   --timeout   whole-run limit, default $UPTR_VM_TIMEOUT or 1500 s: then
+#               the guest is killed and reported with its console tail
+#   --flavour   kernel flavour (tools/kernel.sh), default debug
+#   --tag       run directory out/vm/NAME (logs, initramfs), default check
+#   --append    extra kernel command line
+#
+# The kernel, modules and out/selftests must have been built already
+# (tools/check.sh does it).  Output: PASS/FAIL/SKIP/XFAIL lines, the output
+# of failed tests indented with "|", and last "vm: N passed, N failed[, N
+# skipped]".  Exit 1 if anything failed, 2 on a usage or setup error.
+# UPTR_ACCEL=tcg|kvm forces the accelerator.
+set -euo pipefail
+log_tag=vm
+. "$(dirname "$0")/lib.sh"
+die() { printf '[vm] error: %s\n' "$*" >&2; exit 2; }
+
+manifest=$UPTR_ROOT/selftests/tests.list
+filter='' timeout=${UPTR_VM_TIMEOUT:-1500} flavour=debug tag=check append=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	--manifest) manifest=$2; shift 2 ;;
+	--filter) filter=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--flavour) flavour=$2; shift 2 ;;
+	--tag) tag=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	*) die "unknown argument '$1' (see the top of $0)" ;;
+	esac
+done
+case $timeout in ''|*[!0-9]*) die "--timeout wants seconds, got '$timeout'" ;; esac
+
+tree=$(kernel_tree "$flavour")
+kernel=$tree/arch/x86/boot/bzImage
+[ -f "$kernel" ] || die "no kernel image $kernel: run tools/kernel.sh $flavour"
+dir=$UPTR_OUT/vm/$tag
+rm -rf "$dir"
+mkdir -p "$dir"
+"$UPTR_ROOT/tools/vm/mkinitramfs.sh" --manifest "$manifest" --tree "$tree" \
+	--dir "$dir" --filter "$filter"
+if [ "$(cat "$dir/selected")" = 0 ]; then
+	log "no test of $manifest matches '$filter': not booting"
+	exit 0
+fi
+load_xfail
+
+npass=0 nfail=0 nskip=0
+declare -A case_filter=()
+while read -r n g; do case_filter[$n]=$g; done < "$dir/case-filters"
+dropping=0
+report() {		# one line from parse.awk or the host
+	local name entry case
+	case $line in
+	"PASS "* | "FAIL "* | "SKIP "* | "XFAIL "*) ;;
+	"    |"*) [ $dropping = 1 ] || echo "$line"; return ;;
+	*) echo "$line"; return ;;
+	esac
+	name=${line#* }
+	name=${name%% *}
+	entry=${name%%:*}
+	case=${name#*:}
+	dropping=0
+	# shellcheck disable=SC2053 # glob match intended
+	if [ "$case" != "$name" ] && [ -n "${case_filter[$entry]:-}" ] &&
+	   [[ $case != ${case_filter[$entry]} ]]; then
+		dropping=1
+		return
+	fi
+	line=$(xfail_apply "$line")
+	case $line in
+	PASS* | XFAIL*) npass=$((npass + 1)) ;;
+	FAIL*) nfail=$((nfail + 1)) ;;
+	SKIP*) nskip=$((nskip + 1)) ;;
+	esac
+	echo "$line" | tee -a "$dir/results.txt"
+}
+
+while IFS= read -r line; do report; done < "$dir/host-results"
+
+accel=$(pick_accel "$kernel")
+case $accel in
+kvm) accel_args=(-accel kvm) ;;
+*) accel=tcg; accel_args=(-accel tcg,thread=multi) ;;
+esac
+echo "$accel" > "$dir/accel"
+cmdline="console=ttyS0 panic=-1 rdinit=/init hugepages=32 movablecore=256M"
+cmdline+=" transparent_hugepage=madvise 8250.nr_uarts=4 $append"
+: > "$dir/console.log"
+: > "$dir/results.log"
+log "booting $flavour kernel with $accel: 2 vCPUs on 2 NUMA nodes, 2 GiB," \
+    "run limit ${timeout}s, logs in ${dir#"$UPTR_ROOT"/}/"
+start=$(date +%s%N)
+qemu-system-x86_64 "${accel_args[@]}" -m 2G -smp 2,sockets=2,cores=1,threads=1 \
+	-object memory-backend-ram,id=mem0,size=1G \
+	-object memory-backend-ram,id=mem1,size=1G \
+	-numa node,nodeid=0,memdev=mem0,cpus=0 \
+	-numa node,nodeid=1,memdev=mem1,cpus=1 \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-kernel "$kernel" -initrd "$dir/initramfs.cpio" -append "$cmdline" \
+	-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
+	</dev/null >"$dir/qemu.log" 2>&1 &
+qpid=$!
+
+# Watchdog: the whole-run limit, and a guest that finished but did not
+# power off.
+(
+	deadline=$(( $(date +%s) + timeout ))
+	while kill -0 $qpid 2>/dev/null; do
+		if [ "$(date +%s)" -ge $deadline ]; then
+			echo "no end after ${timeout}s: guest killed" > "$dir/killed"
+			kill $qpid 2>/dev/null
+			sleep 5
+			kill -9 $qpid 2>/dev/null
+			break
+		fi
+		if [ -f "$dir/done" ] && [ $(( $(date +%s) - $(cat "$dir/done") )) -ge 20 ]; then
+			echo "finished but did not power off" > "$dir/killed"
+			kill $qpid 2>/dev/null
+			break
+		fi
+		sleep 1
+	done
+) &
+wpid=$!
+
+ms_since_start() { echo $(( ($(date +%s%N) - start) / 1000000 )); }
+secs() { printf '%d.%d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); }
+kunit_glob=0
+grep -q '^opt kunit_glob' "$dir/manifest" && kunit_glob=1
+# mawk reads a pipe in blocks unless told to be interactive.
+stream_awk=(awk)
+awk -W version 2>&1 | grep -q mawk && stream_awk=(awk -W interactive)
+boot_ms='' first_ms='' guest_boot='' incomplete=0
+while IFS= read -r line; do
+	case $line in
+	"@boot "*)
+		boot_ms=$(ms_since_start)
+		guest_boot=${line#@boot }
+		log "guest userspace up after $(secs "$boot_ms")s (kernel uptime ${guest_boot}s)" ;;
+	"@run "*)
+		[ -n "$first_ms" ] || first_ms=$(ms_since_start)
+		log "running ${line#@run }" ;;
+	"@done "*) date +%s > "$dir/done" ;;
+	"@incomplete") incomplete=1 ;;
+	*) report ;;
+	esac
+done < <(tail -n +1 -s 0.2 -F --pid=$qpid "$dir/results.log" 2>/dev/null |
+	 "${stream_awk[@]}" -v kunit_glob=$kunit_glob -f "$UPTR_ROOT/tools/vm/parse.awk")
+wait $qpid || true
+kill $wpid 2>/dev/null || true
+wait $wpid 2>/dev/null || true
+total_ms=$(ms_since_start)
+
+tr -d '\r' < "$dir/console.log" > "$dir/console.txt"
+if [ -f "$dir/killed" ] && [ "$(cat "$dir/killed")" = "finished but did not power off" ]; then
+	log "note: the guest finished but did not power off (killed)"
+	rm -f "$dir/killed"
+fi
+if [ -f "$dir/killed" ] || [ $incomplete = 1 ]; then
+	why=$(cat "$dir/killed" 2>/dev/null || echo "guest stopped before the end (panic or reboot?)")
+	line="FAIL vm:run ($why)"
+	report
+	echo "    last 40 lines of the guest console (${dir#"$UPTR_ROOT"/}/console.txt):"
+	tail -n 40 "$dir/console.txt" | sed 's/^/    | /'
+	if grep -q . "$dir/qemu.log"; then
+		echo "    qemu said:"
+		sed 's/^/    | /' "$dir/qemu.log"
+	fi
+else
+	line="PASS vm:run"
+	report
+fi
+
+awk -f "$UPTR_ROOT/tools/vm/scan-log.awk" "$dir/console.txt" > "$dir/kernel-log.txt"
+reports=$(sed -n 's/^@reports //p' "$dir/kernel-log.txt")
+if [ "$reports" = 0 ]; then
+	line="PASS kernel-log"
+	report
+else
+	line="FAIL kernel-log ($reports report lines in ${dir#"$UPTR_ROOT"/}/console.txt)"
+	report
+	grep -v '^@reports' "$dir/kernel-log.txt"
+fi
+
+log "accelerator: $accel; userspace after $(secs "${boot_ms:-0}")s," \
+    "first test after $(secs "${first_ms:-0}")s, whole run $(secs "$total_ms")s"
+summary="vm: $npass passed, $nfail failed"
+[ $nskip = 0 ] || summary+=", $nskip skipped"
+echo "$summary"
+[ $nfail = 0 ]

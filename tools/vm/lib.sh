@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers of the test bench scripts (sourced, not run).
+
+: "${UPTR_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${UPTR_CACHE:=$HOME/.cache/uptr}"
+: "${UPTR_OUT:=$UPTR_ROOT/out}"
+export UPTR_ROOT UPTR_CACHE UPTR_OUT
+UPTR_SRC=$UPTR_CACHE/linux-source-6.12
+
+log() { printf '[%s] %s\n' "${log_tag:-vm}" "$*" >&2; }
+die() { printf '[%s] error: %s\n' "${log_tag:-vm}" "$*" >&2; exit 1; }
+
+# Debian packages the test bench needs, as "command:package" (a command
+# that is already on PATH needs no package) or "/path:package".
+uptr_host_deps=(
+	gcc:gcc make:make bc:bc flex:flex bison:bison perl:perl
+	rsync:rsync xz:xz-utils sparse:sparse
+	qemu-system-x86_64:qemu-system-x86
+	/bin/busybox:busybox-static
+	/usr/include/libelf.h:libelf-dev
+	/usr/include/openssl/ssl.h:libssl-dev
+	/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+	/usr/lib/x86_64-linux-gnu/libnuma.a:libnuma-dev
+)
+
+# Install whatever of uptr_host_deps is missing (as root, with apt-get);
+# otherwise say what to install.
+ensure_host_deps() {
+	local dep what pkg missing=()
+	for dep in "${uptr_host_deps[@]}"; do
+		what=${dep%%:*}
+		pkg=${dep#*:}
+		case $what in
+		/*) [ -e "$what" ] && continue ;;
+		*) command -v "$what" >/dev/null 2>&1 && continue ;;
+		esac
+		missing+=("$pkg")
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		log "installing Debian packages: ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" \
+			>"$UPTR_OUT/apt.log" 2>&1 ||
+		{ apt-get update -q >>"$UPTR_OUT/apt.log" 2>&1 &&
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" \
+			>>"$UPTR_OUT/apt.log" 2>&1; } ||
+		{ tail -20 "$UPTR_OUT/apt.log" >&2
+		  die "cannot install: ${missing[*]} (log: $UPTR_OUT/apt.log)"; }
+	else
+		die "missing packages, run: apt-get install ${missing[*]}"
+	fi
+}
+
+# Build tree of a kernel flavour (without building it).
+kernel_tree() {
+	"$UPTR_ROOT/tools/kernel.sh" "${1:-debug}" --print-dir
+}
+
+# Accelerator for QEMU: KVM only when /dev/kvm exists and a short probe boot
+# of this kernel shows that it prints (KVM hangs before the first line on
+# some hosts); the probe result is cached per kernel image.  TCG otherwise.
+pick_accel() {
+	local kernel=$1 probe_dir key
+	if [ -n "${UPTR_ACCEL:-}" ]; then
+		echo "$UPTR_ACCEL"
+		return
+	fi
+	if [ ! -w /dev/kvm ]; then
+		echo tcg
+		return
+	fi
+	key=$(stat -c '%s-%Y' "$kernel")
+	probe_dir=$UPTR_CACHE/kvm-probe
+	mkdir -p "$probe_dir"
+	if [ ! -f "$probe_dir/$key" ]; then
+		log "probing KVM (20 s at most)"
+		rm -f "$probe_dir/console"
+		timeout 20 qemu-system-x86_64 -accel kvm -m 512M -smp 1 \
+			-nodefaults -no-user-config -display none -no-reboot \
+			-kernel "$kernel" -append "console=ttyS0 panic=-1" \
+			-serial "file:$probe_dir/console" >/dev/null 2>&1 || true
+		if grep -q 'Linux version' "$probe_dir/console" 2>/dev/null; then
+			echo kvm > "$probe_dir/$key"
+		else
+			echo tcg > "$probe_dir/$key"
+		fi
+	fi
+	cat "$probe_dir/$key"
+}
+
+# Expected failures (tools/vm/xfail.list, format in docs/known-failures.md):
+# "PATTERN DOCREF REASON...".  A FAIL whose name matches PATTERN becomes
+# "XFAIL NAME (REASON; DOCREF)" and counts as passed.
+xfail_pat=() xfail_why=()
+load_xfail() {
+	local file=${1:-$UPTR_ROOT/tools/vm/xfail.list} pat ref why n=0
+	xfail_pat=() xfail_why=()
+	[ -f "$file" ] || return 0
+	while read -r pat ref why; do
+		n=$((n + 1))
+		case $pat in '' | '#'*) continue ;; esac
+		case $ref in
+		docs/*) ;;
+		*) die "$file:$n: expected PATTERN DOCREF REASON (DOCREF: docs/...)" ;;
+		esac
+		[ -n "$why" ] || die "$file:$n: reason missing"
+		xfail_pat+=("$pat")
+		xfail_why+=("$why; $ref")
+	done < "$file"
+}
+
+# Rewrite one result line ("STATUS NAME [(why)]") through the xfail list.
+xfail_apply() {
+	local line=$1 name i
+	case $line in
+	"FAIL "*)
+		name=${line#FAIL }
+		name=${name%% *}
+		for i in "${!xfail_pat[@]}"; do
+			# shellcheck disable=SC2053 # glob match intended
+			if [[ $name == ${xfail_pat[$i]} ]]; then
+				echo "XFAIL $name (${xfail_why[$i]})"
+				return
+			fi
+		done ;;
+	esac
+	echo "$line"
+}

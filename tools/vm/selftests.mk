@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Static selftest binaries for the test guest (called by build-selftests.sh).
+#
+#   make -f selftests.mk SRC=<kernel source> HDR=<installed uapi headers>
+#                        OUT=<output dir> PROJ=<project root>
+#
+# KSFT_MM lists the kernel's own tools/testing/selftests/mm programs to
+# build: adding one is a one-word change here (plus LDLIBS_<name> when it
+# needs a library, and a line in selftests/tests.list to run it).
+# Every selftests/*.c of the project becomes a binary of the same name.
+
+KSFT_MM := hmm-tests gup_test cow gup_longterm migration ksm_functional_tests
+
+CC ?= gcc
+MM := $(SRC)/tools/testing/selftests/mm
+PROJ_TESTS := $(patsubst $(PROJ)/selftests/%.c,%,$(wildcard $(PROJ)/selftests/*.c))
+
+# As the kernel's mm/Makefile builds them, but static and against the uapi
+# headers installed from the test kernel's build tree.
+BASE_CFLAGS := -O2 -g -Wall -U_FORTIFY_SOURCE -static -pthread \
+	-isystem $(HDR)/include -isystem $(SRC)/tools/include/uapi
+MM_CFLAGS := $(BASE_CFLAGS) -I $(SRC) -I $(OUT)/config
+MM_LDLIBS := -lrt -lpthread -lm
+LDLIBS_migration := -lnuma
+
+# tools/testing/selftests/mm/check_config.sh probes liburing and records it
+# as LOCAL_CONFIG_HAVE_LIBURING in local_config.h (cow, gup_longterm).  The
+# test kernel has no CONFIG_IO_URING, so the io_uring variants could only
+# fail: record "not found" on purpose.
+#
+# Older hmm-tests.c used libhugetlbfs (#include <hugetlbfs.h>, guarded by
+# LOCAL_CONFIG_HAVE_LIBHUGETLBFS); 6.12's uses MAP_HUGETLB directly.  Link
+# libhugetlbfs statically only if this source still asks for it.
+ifneq ($(shell grep -l 'hugetlbfs\.h' $(MM)/hmm-tests.c 2>/dev/null),)
+CFLAGS_hmm-tests := -DLOCAL_CONFIG_HAVE_LIBHUGETLBFS
+LDLIBS_hmm-tests := -lhugetlbfs
+endif
+
+PROJ_CFLAGS := $(BASE_CFLAGS) -I $(SRC)/tools/testing/selftests \
+	-I $(PROJ)/include/uapi -I $(PROJ)/selftests
+
+BINS := $(addprefix $(OUT)/,$(KSFT_MM) $(PROJ_TESTS))
+
+.PHONY: all list
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+all: $(BINS)
+
+list:
+	@echo $(KSFT_MM) $(PROJ_TESTS)
+
+$(OUT)/config/local_config.h:
+	@mkdir -p $(dir $@)
+	@echo '// liburing: off on purpose, the test kernel has no CONFIG_IO_URING' > $@
+
+# HDR/.stamp changes whenever the headers are re-installed (kernel source
+# or build tree changed); the mm tests' own headers are listed explicitly.
+MM_DEPS := $(MM)/vm_util.c $(MM)/thp_settings.c $(wildcard $(MM)/*.h) \
+	$(SRC)/tools/testing/selftests/kselftest.h \
+	$(SRC)/tools/testing/selftests/kselftest_harness.h \
+	$(OUT)/config/local_config.h $(HDR)/.stamp
+
+$(addprefix $(OUT)/,$(KSFT_MM)): $(OUT)/%: $(MM)/%.c $(MM_DEPS)
+	@echo "  CC      $(notdir $@)"
+	@$(CC) $(MM_CFLAGS) $(CFLAGS_$*) $(MM)/$*.c $(MM)/vm_util.c $(MM)/thp_settings.c \
+		$(MM_LDLIBS) $(LDLIBS_$*) -o $@
+
+$(addprefix $(OUT)/,$(PROJ_TESTS)): $(OUT)/%: $(PROJ)/selftests/%.c $(HDR)/.stamp
+	@echo "  CC      $(notdir $@)"
+	@$(CC) $(PROJ_CFLAGS) -MMD -MP -MF $@.d $< -lrt -lpthread -lm -o $@
+
+-include $(wildcard $(OUT)/*.d)
