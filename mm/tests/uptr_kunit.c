@@ -1205,7 +1205,7 @@ static struct kunit_case uptr_kunit_cases[] = {
 };
 
 static struct kunit_suite uptr_kunit_suite = {
-	.name = "uptr",
+	.name = "uptr_core",
 	.init = uptr_kunit_init,
 	.exit = uptr_kunit_exit,
 	.test_cases = uptr_kunit_cases,

@@ -551,6 +551,21 @@ static long uptr_test_ioctl(struct file *filp, unsigned int op,
 	if (current->mm != tfile->mm)
 		return -EPERM;
 
+	switch (op) {
+	case UPTR_TEST_CREATE:
+	case UPTR_TEST_STATS:
+	case UPTR_TEST_SET_BUSY:
+	case UPTR_TEST_DESTROY:
+	case UPTR_TEST_POPULATE:
+	case UPTR_TEST_FAULT:
+	case UPTR_TEST_ENTRIES:
+	case UPTR_TEST_READ:
+	case UPTR_TEST_WRITE:
+		break;
+	default:
+		return -ENOTTY;
+	}
+
 	mutex_lock(&tfile->lock);
 	switch (op) {
 	case UPTR_TEST_CREATE:

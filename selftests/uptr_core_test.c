@@ -1,0 +1,1075 @@
+// SPDX-License-Identifier: GPL-2.0
+/**
+ * DOC: uptr core selftests
+ *
+ * Drives the uptr core API through /dev/uptr_test (mm/tests/uptr_test.c),
+ * for both backends (fixture variants pin and fault), with what only user
+ * space can do: mprotect, madvise, THP, fork, NUMA page moves,
+ * RLIMIT_MEMLOCK without CAP_IPC_LOCK, process exit with ranges registered,
+ * partial munmap.  Each test checks the data the "device" reads or writes
+ * through the mirror and the counters of the domain, and the fixture
+ * teardown checks that the pages pinned by uptr (all domains) and this
+ * process' VmPin are back at their starting values.
+ *
+ * The KUnit tests (mm/tests/uptr_kunit.c) cover what a module can drive by
+ * itself: retry injection, the non-blockable notifier path, bad arguments
+ * of the kernel API and the FAULT window.
+ *
+ * Copyright (c) 2026 The uptr authors
+ */
+
+#define _GNU_SOURCE
+#include "kselftest_harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+#include <linux/mempolicy.h>
+#include <linux/types.h>
+#include <linux/uptr_test.h>
+
+#define UPTR_DEV	"/dev/uptr_test"
+#define TWOMEG		(2UL << 20)
+
+/* A check in a forked child: report and exit non-zero. */
+#define CHILD_CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "child %s:%d: %s failed (errno %d)\n",	\
+			__FILE__, __LINE__, #cond, errno);		\
+		_exit(1);						\
+	}								\
+} while (0)
+
+static long page_size;
+
+static int uptr_open(void)
+{
+	return open(UPTR_DEV, O_RDWR | O_CLOEXEC);
+}
+
+/* Each helper returns 0 or -errno. */
+static int uptr_create(int fd, void *addr, size_t size, __u64 backend,
+		       __u64 flags, __u64 *handle)
+{
+	struct uptr_test_create c = {
+		.addr = (uintptr_t)addr,
+		.size = size,
+		.backend = backend,
+		.flags = flags,
+	};
+
+	if (ioctl(fd, UPTR_TEST_CREATE, &c))
+		return -errno;
+	*handle = c.handle;
+	return 0;
+}
+
+static int uptr_cmd(int fd, unsigned long op, __u64 handle, void *addr,
+		    size_t size, __u64 flags, void *ptr,
+		    struct uptr_test_cmd *out)
+{
+	struct uptr_test_cmd c = {
+		.handle = handle,
+		.addr = (uintptr_t)addr,
+		.size = size,
+		.flags = flags,
+		.ptr = (uintptr_t)ptr,
+	};
+
+	if (ioctl(fd, op, &c))
+		return -errno;
+	if (out)
+		*out = c;
+	return 0;
+}
+
+static int uptr_destroy(int fd, __u64 handle)
+{
+	return uptr_cmd(fd, UPTR_TEST_DESTROY, handle, NULL, 0, 0, NULL, NULL);
+}
+
+static int uptr_populate(int fd, __u64 handle, void *addr, size_t size,
+			 __u64 flags)
+{
+	return uptr_cmd(fd, UPTR_TEST_POPULATE, handle, addr, size, flags,
+			NULL, NULL);
+}
+
+/* Valid entries of a sub-range, or -errno. */
+static long uptr_valid(int fd, __u64 handle, void *addr, size_t size)
+{
+	__u64 *e = calloc(size / page_size + 1, sizeof(*e));
+	struct uptr_test_cmd c;
+	int err;
+
+	if (!e)
+		return -ENOMEM;
+	err = uptr_cmd(fd, UPTR_TEST_ENTRIES, handle, addr, size, 0, e, &c);
+	free(e);
+	return err ? err : (long)c.npages;
+}
+
+/* The entries of a sub-range into @e (size / page_size of them). */
+static int uptr_entries(int fd, __u64 handle, void *addr, size_t size,
+			__u64 *e)
+{
+	return uptr_cmd(fd, UPTR_TEST_ENTRIES, handle, addr, size, 0, e, NULL);
+}
+
+static int uptr_read(int fd, __u64 handle, void *addr, size_t size,
+		     void *buf, __u64 flags)
+{
+	return uptr_cmd(fd, UPTR_TEST_READ, handle, addr, size, flags, buf,
+			NULL);
+}
+
+static int uptr_write(int fd, __u64 handle, void *addr, size_t size,
+		      void *buf, __u64 flags)
+{
+	return uptr_cmd(fd, UPTR_TEST_WRITE, handle, addr, size, flags, buf,
+			NULL);
+}
+
+static int uptr_stats(int fd, struct uptr_test_stats *st)
+{
+	return ioctl(fd, UPTR_TEST_STATS, st) ? -errno : 0;
+}
+
+/* Pages pinned by uptr in all domains, through a fresh file. */
+static long long uptr_pinned_total(void)
+{
+	struct uptr_test_stats st;
+	int fd = uptr_open();
+	int err;
+
+	if (fd < 0)
+		return -1;
+	err = uptr_stats(fd, &st);
+	close(fd);
+	return err ? -1 : (long long)st.pinned_total;
+}
+
+/* VmPin of this process in kB, -1 if not found. */
+static long vmpin_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void *map_anon(size_t size, int prot)
+{
+	void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void fill(void *p, size_t size, __u32 seed)
+{
+	__u32 *w = p;
+	size_t i;
+
+	for (i = 0; i < size / sizeof(*w); i++)
+		w[i] = seed ^ (__u32)i;
+}
+
+/*
+ * Index of the first word of @p that differs from what fill(seed) wrote
+ * @off bytes into its buffer, or -1.
+ */
+static long check_fill_at(const void *p, size_t size, __u32 seed,
+			  size_t off)
+{
+	const __u32 *w = p;
+	size_t i, first = off / sizeof(*w);
+
+	for (i = 0; i < size / sizeof(*w); i++)
+		if (w[i] != (seed ^ (__u32)(first + i)))
+			return i;
+	return -1;
+}
+
+static long check_fill(const void *p, size_t size, __u32 seed)
+{
+	return check_fill_at(p, size, seed, 0);
+}
+
+static bool all_zero(const void *p, size_t size)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+static void *pg(void *base, unsigned long i)
+{
+	return (char *)base + i * page_size;
+}
+
+FIXTURE(uptr)
+{
+	int fd;
+	long long pinned_start;
+	long vmpin_start;
+};
+
+FIXTURE_VARIANT(uptr)
+{
+	int backend;
+};
+
+FIXTURE_VARIANT_ADD(uptr, pin)
+{
+	.backend = UPTR_TEST_BACKEND_PIN,
+};
+
+FIXTURE_VARIANT_ADD(uptr, fault)
+{
+	.backend = UPTR_TEST_BACKEND_FAULT,
+};
+
+FIXTURE_SETUP(uptr)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	self->fd = uptr_open();
+	if (self->fd < 0 && (errno == ENOENT || errno == ENODEV ||
+			     errno == ENXIO))
+		SKIP(return, "%s not available (load uptr_test.ko)", UPTR_DEV);
+	ASSERT_GE(self->fd, 0);
+	self->pinned_start = uptr_pinned_total();
+	ASSERT_GE(self->pinned_start, 0);
+	self->vmpin_start = vmpin_kb();
+	ASSERT_GE(self->vmpin_start, 0);
+}
+
+FIXTURE_TEARDOWN(uptr)
+{
+	if (self->fd < 0)
+		return;
+	/* Closing the file destroys every range of it. */
+	EXPECT_EQ(0, close(self->fd));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	EXPECT_EQ(self->vmpin_start, vmpin_kb());
+}
+
+/* Expected pages pinned for @n valid entries of the variant's backend. */
+static long long pinned_for(int backend, long n)
+{
+	return backend == UPTR_TEST_BACKEND_PIN ? n : 0;
+}
+
+/* Populate, read back through the device, device write, counters. */
+TEST_F(uptr, populate_read_write)
+{
+	const unsigned long n = 16;
+	size_t size = n * page_size;
+	struct uptr_test_stats st;
+	struct uptr_test_cmd c;
+	__u64 h = 0, e[16];
+	void *buf, *out;
+	unsigned long i;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	fill(buf, size, 0x1000);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+	ASSERT_NE(0, h);
+
+	/* Not populated: the device would fault. */
+	EXPECT_EQ(-ENODATA, uptr_read(self->fd, h, buf, size, out, 0));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, buf, size));
+
+	ASSERT_EQ(0, uptr_cmd(self->fd, UPTR_TEST_POPULATE, h, buf, size,
+			      UPTR_TEST_POPULATE_WRITE, NULL, &c));
+	EXPECT_EQ(n, c.npages);
+	ASSERT_EQ(0, uptr_entries(self->fd, h, buf, size, e));
+	for (i = 0; i < n; i++) {
+		EXPECT_TRUE(e[i] & UPTR_TEST_ENTRY_VALID);
+		EXPECT_TRUE(e[i] & UPTR_TEST_ENTRY_WRITE);
+		EXPECT_FALSE(e[i] & UPTR_TEST_ENTRY_DEVICE_PRIVATE);
+		EXPECT_GE(UPTR_TEST_ENTRY_NODE(e[i]), 0);
+	}
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+	EXPECT_EQ(self->vmpin_start + pinned_for(variant->backend, n) * page_size / 1024,
+		  vmpin_kb());
+
+	/* The device reads what the CPU wrote. */
+	memset(out, 0, size);
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out, 0));
+	EXPECT_EQ(-1, check_fill(out, size, 0x1000));
+
+	/* The CPU reads what the device wrote. */
+	fill(out, 4 * page_size, 0x2000);
+	ASSERT_EQ(0, uptr_write(self->fd, h, pg(buf, 6), 4 * page_size, out,
+				0));
+	EXPECT_EQ(-1, check_fill(pg(buf, 6), 4 * page_size, 0x2000));
+	EXPECT_EQ(-1, check_fill(buf, 6 * page_size, 0x1000));
+
+	/* The library's locked populate, on a valid sub-range. */
+	ASSERT_EQ(0, uptr_cmd(self->fd, UPTR_TEST_POPULATE, h, pg(buf, 2),
+			      2 * page_size, UPTR_TEST_POPULATE_LOCK |
+			      UPTR_TEST_POPULATE_WRITE, NULL, &c));
+	EXPECT_EQ(2, c.npages);
+
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_EQ(n, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(n, st.stats[UPTR_TEST_STAT_PAGES_POPULATED]);
+	EXPECT_EQ(pinned_for(variant->backend, n), st.stats[UPTR_TEST_STAT_PINNED]);
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_INVALIDATIONS]);
+	EXPECT_EQ(0, st.ninval);
+	if (variant->backend == UPTR_TEST_BACKEND_PIN) {
+		EXPECT_EQ(1, st.stats[UPTR_TEST_STAT_POPULATES]);
+		EXPECT_GE(st.stats[UPTR_TEST_STAT_CACHE_HITS], 1);
+	}
+
+	/* Destroy releases everything of the range. */
+	ASSERT_EQ(0, uptr_destroy(self->fd, h));
+	EXPECT_EQ(-ENOENT, uptr_destroy(self->fd, h));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_PINNED]);
+	free(out);
+	munmap(buf, size);
+}
+
+/* Bad input gets a clear errno and leaves nothing behind. */
+TEST_F(uptr, bad_input)
+{
+	size_t size = 4 * page_size;
+	struct uptr_test_stats st;
+	__u64 h = 0, h2 = 0;
+	char *buf, out[64];
+	pid_t pid;
+	int status;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, buf);
+
+	EXPECT_EQ(-EINVAL, uptr_create(self->fd, buf + 1, size,
+				       variant->backend, 0, &h));
+	EXPECT_EQ(-EINVAL, uptr_create(self->fd, buf, size - 1,
+				       variant->backend, 0, &h));
+	EXPECT_EQ(-EINVAL, uptr_create(self->fd, buf, 0, variant->backend, 0,
+				       &h));
+	EXPECT_EQ(-EINVAL, uptr_create(self->fd, buf, size, 2, 0, &h));
+	EXPECT_EQ(-EINVAL, uptr_create(self->fd, buf, size, 1ULL << 40, 0,
+				       &h));
+	EXPECT_EQ(-EINVAL, uptr_create(self->fd, buf, size, variant->backend,
+				       1 << 5, &h));
+	EXPECT_EQ(-EINVAL, uptr_create(self->fd, buf, size, variant->backend,
+				       1ULL << 40, &h));
+	EXPECT_EQ(-EOVERFLOW, uptr_create(self->fd, (void *)-page_size,
+					  2 * page_size, variant->backend, 0,
+					  &h));
+	EXPECT_EQ(-EFAULT, uptr_create(self->fd, (void *)(1UL << 62),
+				       page_size, variant->backend, 0, &h));
+	EXPECT_EQ(-EFAULT, ioctl(self->fd, UPTR_TEST_CREATE, NULL) ? -errno : 0);
+	EXPECT_EQ(-ENOTTY, ioctl(self->fd, _IO('U', 0x7f)) ? -errno : 0);
+
+	/* Unknown handles. */
+	EXPECT_EQ(-ENOENT, uptr_destroy(self->fd, 0));
+	EXPECT_EQ(-ENOENT, uptr_destroy(self->fd, 12345));
+	EXPECT_EQ(-ENOENT, uptr_populate(self->fd, 1ULL << 40, buf, size, 0));
+
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+	/* Bad spans and flags. */
+	EXPECT_EQ(-EINVAL, uptr_populate(self->fd, h, buf + 1, page_size, 0));
+	EXPECT_EQ(-EINVAL, uptr_populate(self->fd, h, buf, 0, 0));
+	EXPECT_EQ(-EINVAL, uptr_populate(self->fd, h, buf, page_size, 1 << 8));
+	EXPECT_EQ(-ERANGE, uptr_populate(self->fd, h, buf - page_size,
+					 2 * page_size, 0));
+	EXPECT_EQ(-ERANGE, uptr_populate(self->fd, h, buf, size + page_size,
+					 0));
+	EXPECT_EQ(-EOVERFLOW, uptr_populate(self->fd, h, buf,
+					    -(size_t)page_size, 0));
+	EXPECT_EQ(-ERANGE, uptr_cmd(self->fd, UPTR_TEST_FAULT, h, buf + size,
+				    0, 0, NULL, NULL));
+	EXPECT_EQ(-EINVAL, uptr_cmd(self->fd, UPTR_TEST_FAULT, h, buf, 0,
+				    UPTR_TEST_POPULATE_SNAPSHOT, NULL, NULL));
+	EXPECT_EQ(-EINVAL, uptr_read(self->fd, h, buf + 1, page_size, out, 0));
+	EXPECT_EQ(-ERANGE, uptr_read(self->fd, h, buf + size, page_size, out,
+				     0));
+	EXPECT_EQ(-EINVAL, uptr_read(self->fd, h, buf, page_size, out, 1 << 4));
+	EXPECT_EQ(-EINVAL, uptr_valid(self->fd, h, buf, 0));
+	/* A bad user buffer for the device read: -EFAULT, nothing stuck. */
+	EXPECT_EQ(-EFAULT, uptr_read(self->fd, h, buf, page_size, NULL,
+				     UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-EFAULT, uptr_write(self->fd, h, buf, page_size, NULL,
+				      UPTR_TEST_RW_POPULATE));
+
+	ASSERT_EQ(0, uptr_destroy(self->fd, h));
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+
+	/* A second range on the same memory is independent. */
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0,
+				 &h2));
+	EXPECT_NE(h, h2);
+	EXPECT_EQ(0, uptr_valid(self->fd, h2, buf, size));
+	ASSERT_EQ(0, uptr_destroy(self->fd, h2));
+
+	/* Only the opener's mm may use the file. */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		CHILD_CHECK(uptr_populate(self->fd, h, buf, size, 0) == -EPERM);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_PINNED]);
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	munmap(buf, size);
+}
+
+/* Populate read-only, then the CPU writes: the device sees the write. */
+TEST_F(uptr, read_populate_then_cpu_write)
+{
+	const unsigned long n = 8;
+	size_t size = n * page_size;
+	void *buf, *out;
+	__u64 h = 0;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+
+	/* Untouched memory: FAULT mirrors the zero page. */
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size, 0));
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out, 0));
+	EXPECT_TRUE(all_zero(out, size));
+
+	fill(buf, size, 0x3000);
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(out, size, 0x3000));
+	free(out);
+	munmap(buf, size);
+}
+
+/* A read-only range: no write populate, no device write. */
+TEST_F(uptr, read_only_range)
+{
+	size_t size = 4 * page_size;
+	__u64 h = 0, e[4];
+	void *buf, *out;
+	int i;
+
+	buf = map_anon(size, PROT_READ);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend,
+				 UPTR_TEST_RANGE_READ_ONLY, &h));
+	EXPECT_EQ(-EPERM, uptr_populate(self->fd, h, buf, size,
+					UPTR_TEST_POPULATE_WRITE));
+	EXPECT_EQ(-EPERM, uptr_write(self->fd, h, buf, size, out,
+				     UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+
+	/* A read-only range of a read-only mapping works for both. */
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size, 0));
+	ASSERT_EQ(0, uptr_entries(self->fd, h, buf, size, e));
+	for (i = 0; i < 4; i++) {
+		EXPECT_TRUE(e[i] & UPTR_TEST_ENTRY_VALID);
+		EXPECT_FALSE(e[i] & UPTR_TEST_ENTRY_WRITE);
+	}
+	EXPECT_EQ(-EACCES, uptr_write(self->fd, h, buf, size, out, 0));
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out, 0));
+	EXPECT_TRUE(all_zero(out, size));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, 4),
+		  uptr_pinned_total());
+	free(out);
+	munmap(buf, size);
+}
+
+/* mprotect to read-only drops the entries and refuses write; and back. */
+TEST_F(uptr, mprotect)
+{
+	const unsigned long n = 8;
+	size_t size = n * page_size;
+	struct uptr_test_stats st;
+	__u64 h = 0, e[8];
+	void *buf, *out;
+	unsigned long i;
+	int err;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	fill(buf, size, 0x4000);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	ASSERT_EQ(n, uptr_valid(self->fd, h, buf, size));
+
+	ASSERT_EQ(0, mprotect(buf, size, PROT_READ));
+	/* The device may no longer write: the writable entries are gone. */
+	EXPECT_EQ(0, uptr_valid(self->fd, h, buf, size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_GE(st.events[UPTR_TEST_EVENT_PROTECTION_VMA], 1);
+	EXPECT_GE(st.dev_events[UPTR_TEST_EVENT_PROTECTION_VMA], 1);
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+
+	EXPECT_EQ(-EACCES, uptr_populate(self->fd, h, buf, size,
+					 UPTR_TEST_POPULATE_WRITE));
+	EXPECT_EQ(-EACCES, uptr_write(self->fd, h, buf, size, out,
+				      UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	EXPECT_EQ(self->vmpin_start, vmpin_kb());
+
+	/*
+	 * A read populate: FAULT mirrors read-only.  A writable PIN range
+	 * always pins for write (uptr_pin.c), so it is refused as well.
+	 */
+	err = uptr_populate(self->fd, h, buf, size, 0);
+	if (variant->backend == UPTR_TEST_BACKEND_PIN) {
+		EXPECT_EQ(-EACCES, err);
+	} else {
+		EXPECT_EQ(0, err);
+		ASSERT_EQ(0, uptr_entries(self->fd, h, buf, size, e));
+		for (i = 0; i < n; i++) {
+			EXPECT_TRUE(e[i] & UPTR_TEST_ENTRY_VALID);
+			EXPECT_FALSE(e[i] & UPTR_TEST_ENTRY_WRITE);
+		}
+		ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out, 0));
+		EXPECT_EQ(-1, check_fill(out, size, 0x4000));
+		EXPECT_EQ(-EACCES, uptr_write(self->fd, h, buf, size, out, 0));
+	}
+
+	/* Back to read-write: write populate and device write work again. */
+	ASSERT_EQ(0, mprotect(buf, size, PROT_READ | PROT_WRITE));
+	fill(out, size, 0x4100);
+	ASSERT_EQ(0, uptr_write(self->fd, h, buf, size, out,
+				UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(buf, size, 0x4100));
+	EXPECT_EQ(n, uptr_valid(self->fd, h, buf, size));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+	free(out);
+	munmap(buf, size);
+}
+
+/* MADV_DONTNEED drops exactly the advised entries; data comes back zero. */
+TEST_F(uptr, madvise_dontneed)
+{
+	const unsigned long n = 16;
+	size_t size = n * page_size;
+	struct uptr_test_stats st;
+	void *buf, *out;
+	__u64 h = 0;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	fill(buf, size, 0x5000);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+
+	ASSERT_EQ(0, madvise(pg(buf, 2), 4 * page_size, MADV_DONTNEED));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(buf, 2), 4 * page_size));
+	EXPECT_EQ(n - 4, uptr_valid(self->fd, h, buf, size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_GE(st.events[UPTR_TEST_EVENT_CLEAR], 1);
+	EXPECT_EQ(1, st.stats[UPTR_TEST_STAT_INVALIDATIONS]);
+	EXPECT_EQ(n - 4, st.stats[UPTR_TEST_STAT_MAPPED]);
+	ASSERT_EQ(1, st.nlog);
+	EXPECT_EQ(h, st.log[0].handle);
+	EXPECT_EQ(UPTR_TEST_EVENT_CLEAR, st.log[0].event);
+	EXPECT_EQ((uintptr_t)pg(buf, 2), st.log[0].start);
+	EXPECT_EQ((uintptr_t)pg(buf, 6), st.log[0].end);
+	EXPECT_TRUE(st.log[0].flags & UPTR_TEST_INVAL_BLOCKABLE);
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n - 4),
+		  uptr_pinned_total());
+
+	/* The rest still reads the old data without a populate. */
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, 2 * page_size, out, 0));
+	EXPECT_EQ(-1, check_fill(out, 2 * page_size, 0x5000));
+	EXPECT_EQ(-ENODATA, uptr_read(self->fd, h, pg(buf, 2), page_size, out,
+				      0));
+
+	/* After re-populate the advised pages read as zeros. */
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_TRUE(all_zero(pg(out, 2), 4 * page_size));
+	EXPECT_EQ(-1, check_fill(out, 2 * page_size, 0x5000));
+	EXPECT_EQ(n, uptr_valid(self->fd, h, buf, size));
+	free(out);
+	munmap(buf, size);
+}
+
+static bool thp_available(void)
+{
+	return access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+}
+
+/* A THP maps as one order-9 block, dropped as a whole. */
+TEST_F_TIMEOUT(uptr, thp, 120)
+{
+	const unsigned long n = TWOMEG / page_size;
+	__u64 h = 0, *e;
+	char *map, *buf;
+	void *out;
+	unsigned long i, bad = 0;
+
+	if (!thp_available())
+		SKIP(return, "no transparent huge pages");
+	map = map_anon(2 * TWOMEG, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, map);
+	buf = (char *)(((uintptr_t)map + TWOMEG - 1) & ~(TWOMEG - 1));
+	if (madvise(buf, TWOMEG, MADV_HUGEPAGE))
+		SKIP(goto out_unmap, "MADV_HUGEPAGE: %s", strerror(errno));
+	e = calloc(n, sizeof(*e));
+	out = malloc(TWOMEG);
+	ASSERT_NE(NULL, e);
+	ASSERT_NE(NULL, out);
+	fill(buf, TWOMEG, 0x6000);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, TWOMEG, variant->backend, 0,
+				 &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, TWOMEG,
+				   UPTR_TEST_POPULATE_WRITE));
+	ASSERT_EQ(0, uptr_entries(self->fd, h, buf, TWOMEG, e));
+	if (UPTR_TEST_ENTRY_ORDER(e[0]) == 0)
+		SKIP(goto out_free, "no huge page was allocated");
+	for (i = 0; i < n; i++)
+		if (!(e[i] & UPTR_TEST_ENTRY_VALID) ||
+		    UPTR_TEST_ENTRY_ORDER(e[i]) != 9)
+			bad++;
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, TWOMEG, out, 0));
+	EXPECT_EQ(-1, check_fill(out, TWOMEG, 0x6000));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+
+	/* Zapping one 4K page drops the whole block the device mapped. */
+	ASSERT_EQ(0, madvise(buf + 5 * page_size, page_size, MADV_DONTNEED));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, buf, TWOMEG));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, TWOMEG, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_TRUE(all_zero((char *)out + 5 * page_size, page_size));
+	EXPECT_EQ(-1, check_fill(out, 5 * page_size, 0x6000));
+	EXPECT_EQ(n, uptr_valid(self->fd, h, buf, TWOMEG));
+	ASSERT_EQ(0, uptr_destroy(self->fd, h));
+out_free:
+	free(out);
+	free(e);
+out_unmap:
+	munmap(map, 2 * TWOMEG);
+}
+
+/*
+ * CVE-2020-29374: after fork, the parent's range must still mirror the
+ * parent's pages, whatever the child writes to its copy.
+ */
+TEST_F_TIMEOUT(uptr, fork_cow, 60)
+{
+	const unsigned long n = 4;
+	size_t size = n * page_size;
+	struct uptr_test_stats st;
+	void *buf, *out;
+	int status;
+	__u64 h = 0;
+	pid_t pid;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	fill(buf, size, 0x7000);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		fill(buf, size, 0x7100);
+		CHILD_CHECK(check_fill(buf, size, 0x7100) == -1);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	if (variant->backend == UPTR_TEST_BACKEND_PIN) {
+		/* Fork copied the pinned pages for the child: nothing moved. */
+		EXPECT_EQ(n, uptr_valid(self->fd, h, buf, size));
+		EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_INVALIDATIONS]);
+	} else {
+		/* Fork write-protected the parent: the mirror was dropped. */
+		EXPECT_GE(st.events[UPTR_TEST_EVENT_PROTECTION_PAGE], 1);
+		EXPECT_EQ(0, uptr_valid(self->fd, h, buf, size));
+	}
+
+	/* The device still sees the parent's data, not the child's. */
+	EXPECT_EQ(-1, check_fill(buf, size, 0x7000));
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(out, size, 0x7000));
+
+	/* CPU and device keep sharing the parent's pages in both ways. */
+	fill(buf, size, 0x7200);
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(out, size, 0x7200));
+	fill(out, size, 0x7300);
+	ASSERT_EQ(0, uptr_write(self->fd, h, buf, size, out,
+				UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(buf, size, 0x7300));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+	free(out);
+	munmap(buf, size);
+}
+
+static long sys_move_pages(int count, void **pages, const int *nodes,
+			   int *status, int flags)
+{
+	return syscall(__NR_move_pages, 0, count, pages, nodes, status, flags);
+}
+
+/* move_pages() of a mirrored range: the pages move, the mirror follows. */
+TEST_F_TIMEOUT(uptr, numa_move, 120)
+{
+	const unsigned long n = 4;
+	size_t size = n * page_size;
+	int nodes[4], status[4], from, to;
+	struct uptr_test_stats st;
+	void *pages[4], *buf, *out;
+	__u64 h = 0, e[4];
+	unsigned long i;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "needs two NUMA nodes");
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	fill(buf, size, 0x8000);
+	for (i = 0; i < n; i++)
+		pages[i] = pg(buf, i);
+	ASSERT_EQ(0, sys_move_pages(n, pages, NULL, status, 0));
+	from = status[0];
+	ASSERT_GE(from, 0);
+	to = from ? 0 : 1;
+
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	ASSERT_EQ(0, uptr_entries(self->fd, h, buf, size, e));
+	EXPECT_EQ(from, UPTR_TEST_ENTRY_NODE(e[0]));
+
+	for (i = 0; i < n; i++)
+		nodes[i] = to;
+	ASSERT_EQ(0, sys_move_pages(n, pages, nodes, status, MPOL_MF_MOVE));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(to, status[i]);
+	/* Ask again: the pages really are on the new node. */
+	ASSERT_EQ(0, sys_move_pages(n, pages, NULL, status, 0));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(to, status[i]);
+
+	/* Migration unmapped the old pages: the mirror was dropped. */
+	EXPECT_EQ(0, uptr_valid(self->fd, h, buf, size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_GE(st.stats[UPTR_TEST_STAT_INVALIDATIONS], 1);
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+
+	/* Re-populated, it mirrors the new pages, with the same data. */
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(out, size, 0x8000));
+	ASSERT_EQ(0, uptr_entries(self->fd, h, buf, size, e));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(to, UPTR_TEST_ENTRY_NODE(e[i]));
+	fill(out, size, 0x8100);
+	ASSERT_EQ(0, uptr_write(self->fd, h, buf, size, out, 0));
+	EXPECT_EQ(-1, check_fill(buf, size, 0x8100));
+	free(out);
+	munmap(buf, size);
+}
+
+/* Drop CAP_IPC_LOCK from every set of this process. */
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
+	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[idx].effective &= ~mask;
+	data[idx].permitted &= ~mask;
+	data[idx].inheritable &= ~mask;
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
+/*
+ * RLIMIT_MEMLOCK without CAP_IPC_LOCK: PIN populates beyond the limit fail
+ * with -ENOMEM and charge nothing; FAULT pins nothing and is not limited.
+ * In a child, so that the capability stays with the test process.
+ */
+TEST_F(uptr, rlimit_memlock)
+{
+	const unsigned long n = 8, limit = 4;
+	size_t size = n * page_size;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {
+			.rlim_cur = limit * page_size,
+			.rlim_max = limit * page_size,
+		};
+		long vmpin = vmpin_kb(), kb = page_size / 1024;
+		bool pin = variant->backend == UPTR_TEST_BACKEND_PIN;
+		long long total = uptr_pinned_total();
+		void *buf = map_anon(size, PROT_READ | PROT_WRITE);
+		__u64 h = 0;
+		int fd;
+
+		CHILD_CHECK(buf);
+		fill(buf, size, 0x9000);
+		CHILD_CHECK(drop_ipc_lock() == 0);
+		CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+		/* The limit is taken when the range is created. */
+		fd = uptr_open();
+		CHILD_CHECK(fd >= 0);
+		CHILD_CHECK(uptr_create(fd, buf, size, variant->backend, 0,
+					&h) == 0);
+
+		if (pin) {
+			CHILD_CHECK(uptr_populate(fd, h, buf, size, 0) ==
+				    -ENOMEM);
+			CHILD_CHECK(uptr_valid(fd, h, buf, size) == 0);
+			CHILD_CHECK(vmpin_kb() == vmpin);
+			CHILD_CHECK(uptr_pinned_total() == total);
+			/* Up to the limit is fine; one page more is not. */
+			CHILD_CHECK(uptr_populate(fd, h, buf,
+						  limit * page_size, 0) == 0);
+			CHILD_CHECK(vmpin_kb() == vmpin + (long)limit * kb);
+			CHILD_CHECK(uptr_populate(fd, h, pg(buf, limit),
+						  page_size, 0) == -ENOMEM);
+			CHILD_CHECK(vmpin_kb() == vmpin + (long)limit * kb);
+			CHILD_CHECK(uptr_valid(fd, h, buf, size) ==
+				    (long)limit);
+		} else {
+			CHILD_CHECK(uptr_populate(fd, h, buf, size,
+						  UPTR_TEST_POPULATE_WRITE) ==
+				    0);
+			CHILD_CHECK(uptr_valid(fd, h, buf, size) == (long)n);
+			CHILD_CHECK(vmpin_kb() == vmpin);
+		}
+		CHILD_CHECK(uptr_destroy(fd, h) == 0);
+		CHILD_CHECK(vmpin_kb() == vmpin);
+		CHILD_CHECK(uptr_pinned_total() == total);
+		close(fd);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/*
+ * A process exits, or is killed, with populated ranges and the file still
+ * open: everything is released.
+ */
+TEST_F_TIMEOUT(uptr, exit_with_ranges, 60)
+{
+	const unsigned long n = 8;
+	size_t size = n * page_size;
+	int status, pipefd[2], how;
+	char c;
+	pid_t pid;
+
+	for (how = 0; how < 2; how++) {
+		ASSERT_EQ(0, pipe(pipefd));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			void *buf = map_anon(size, PROT_READ | PROT_WRITE);
+			__u64 h1 = 0, h2 = 0;
+			int fd = uptr_open();
+
+			close(pipefd[0]);
+			CHILD_CHECK(buf && fd >= 0);
+			fill(buf, size, 0xa000);
+			CHILD_CHECK(uptr_create(fd, buf, size,
+						variant->backend, 0, &h1) == 0);
+			CHILD_CHECK(uptr_create(fd, pg(buf, 2), 2 * page_size,
+						variant->backend, 0, &h2) == 0);
+			CHILD_CHECK(uptr_populate(fd, h1, buf, size,
+						  UPTR_TEST_POPULATE_WRITE) ==
+				    0);
+			CHILD_CHECK(uptr_populate(fd, h2, pg(buf, 2),
+						  2 * page_size,
+						  UPTR_TEST_POPULATE_WRITE) ==
+				    0);
+			CHILD_CHECK(write(pipefd[1], "r", 1) == 1);
+			if (how == 1)
+				pause();	/* killed by the parent */
+			_exit(0);		/* fd and ranges left open */
+		}
+		close(pipefd[1]);
+		ASSERT_EQ(1, read(pipefd[0], &c, 1));
+		close(pipefd[0]);
+		if (how == 1) {
+			EXPECT_EQ(self->pinned_start +
+				  pinned_for(variant->backend, n + 2),
+				  uptr_pinned_total());
+			ASSERT_EQ(0, kill(pid, SIGKILL));
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (how == 0) {
+			EXPECT_TRUE(WIFEXITED(status) &&
+				    WEXITSTATUS(status) == 0);
+		} else {
+			EXPECT_TRUE(WIFSIGNALED(status));
+		}
+		EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	}
+}
+
+/* munmap of part of a range invalidates only that part. */
+TEST_F(uptr, munmap_partial)
+{
+	const unsigned long n = 16;
+	size_t size = n * page_size;
+	struct uptr_test_stats st;
+	void *buf, *out;
+	__u64 h = 0, busy = 1;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	fill(buf, size, 0xb000);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+
+	/* A busy device still gives way to a blockable invalidation. */
+	ASSERT_EQ(0, ioctl(self->fd, UPTR_TEST_SET_BUSY, &busy));
+	ASSERT_EQ(0, munmap(pg(buf, 4), 4 * page_size));
+
+	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(buf, 4), 4 * page_size));
+	EXPECT_EQ(4, uptr_valid(self->fd, h, buf, 4 * page_size));
+	EXPECT_EQ(8, uptr_valid(self->fd, h, pg(buf, 8), 8 * page_size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_GE(st.events[UPTR_TEST_EVENT_UNMAP], 1);
+	EXPECT_EQ(1, st.stats[UPTR_TEST_STAT_INVALIDATIONS]);
+	EXPECT_EQ(n - 4, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(pinned_for(variant->backend, n - 4), st.stats[UPTR_TEST_STAT_PINNED]);
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_NONBLOCK_FAILED]);
+	EXPECT_EQ(0, st.nrefused);
+	EXPECT_EQ(1, st.dev_events[UPTR_TEST_EVENT_UNMAP]);
+	ASSERT_EQ(1, st.nlog);
+	EXPECT_EQ(UPTR_TEST_EVENT_UNMAP, st.log[0].event);
+	EXPECT_EQ((uintptr_t)pg(buf, 4), st.log[0].start);
+	EXPECT_EQ((uintptr_t)pg(buf, 8), st.log[0].end);
+	EXPECT_TRUE(st.log[0].flags & UPTR_TEST_INVAL_BLOCKABLE);
+	EXPECT_FALSE(st.log[0].flags & UPTR_TEST_INVAL_REFUSED);
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n - 4),
+		  uptr_pinned_total());
+	EXPECT_EQ(self->vmpin_start +
+		  pinned_for(variant->backend, n - 4) * page_size / 1024, vmpin_kb());
+
+	/* The rest is still mirrored, the hole cannot be populated. */
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, 4 * page_size, out, 0));
+	EXPECT_EQ(-1, check_fill(out, 4 * page_size, 0xb000));
+	ASSERT_EQ(0, uptr_read(self->fd, h, pg(buf, 8), 8 * page_size, out, 0));
+	EXPECT_EQ(-1, check_fill_at(out, 8 * page_size, 0xb000,
+				    8 * page_size));
+	EXPECT_EQ(-ENODATA, uptr_read(self->fd, h, pg(buf, 4), page_size, out,
+				      0));
+	EXPECT_EQ(-EFAULT, uptr_populate(self->fd, h, buf, size, 0));
+	EXPECT_EQ(-EFAULT, uptr_read(self->fd, h, pg(buf, 4), page_size, out,
+				     UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(n - 4, uptr_valid(self->fd, h, buf, size));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n - 4),
+		  uptr_pinned_total());
+
+	/* Unmapping the rest drops the rest. */
+	ASSERT_EQ(0, munmap(buf, size));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, buf, size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_EQ(0, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	free(out);
+}
+
+/* Closing the file releases every range it holds. */
+TEST_F(uptr, close_releases)
+{
+	const unsigned long n = 8;
+	size_t size = n * page_size;
+	__u64 h = 0;
+	void *buf;
+	int fd, i;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, buf);
+	fill(buf, size, 0xc000);
+	fd = uptr_open();
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, uptr_create(fd, buf, size, variant->backend, 0,
+					 &h));
+		ASSERT_EQ(0, uptr_populate(fd, h, buf, size,
+					   UPTR_TEST_POPULATE_WRITE));
+	}
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, 3 * n),
+		  uptr_pinned_total());
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	EXPECT_EQ(self->vmpin_start, vmpin_kb());
+	munmap(buf, size);
+}
+
+TEST_HARNESS_MAIN
