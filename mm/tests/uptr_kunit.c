@@ -447,9 +447,10 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 {
 	struct uptr_kunit_priv *priv = test->priv;
 	const unsigned long n = UPTR_KUNIT_NPAGES;
-	unsigned long i, bad_order = 0, bad_flags = 0, bad_page = 0;
+	unsigned long i, nvalid, bad_order = 0, bad_flags = 0, bad_page = 0;
 	struct uptr_range *range = &priv->range;
 	uptr_entry_t e;
+	bool valid;
 
 	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x5eed0000);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
@@ -462,10 +463,10 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 						  UPTR_POPULATE_WRITE), 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
 					       UPTR_KUNIT_SIZE), n);
+	/* No KUnit reporting (it allocates) under the domain lock. */
 	uptr_domain_lock(&priv->domain);
-	KUNIT_EXPECT_TRUE(test, uptr_range_valid(range, priv->addr,
-						 UPTR_KUNIT_SIZE));
-	KUNIT_EXPECT_EQ(test, range->nvalid, n);
+	valid = uptr_range_valid(range, priv->addr, UPTR_KUNIT_SIZE);
+	nvalid = range->nvalid;
 	for (i = 0; i < n; i++) {
 		e = uptr_range_entry(range, uptr_kunit_page(priv, i));
 		if ((e & (UPTR_ENTRY_VALID | UPTR_ENTRY_WRITE |
@@ -480,6 +481,8 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 			bad_page++;
 	}
 	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_TRUE(test, valid);
+	KUNIT_EXPECT_EQ(test, nvalid, n);
 	KUNIT_EXPECT_EQ(test, bad_flags, 0);
 	KUNIT_EXPECT_EQ(test, bad_order, 0);
 	KUNIT_EXPECT_EQ(test, bad_page, 0);
@@ -522,10 +525,10 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 						       uptr_kunit_page(priv, 2),
 						       4 * PAGE_SIZE, 0), 0);
 	lockdep_assert_held(&priv->domain.lock);
-	KUNIT_EXPECT_TRUE(test, uptr_range_valid(range,
-						 uptr_kunit_page(priv, 2),
-						 4 * PAGE_SIZE));
+	valid = uptr_range_valid(range, uptr_kunit_page(priv, 2),
+				 4 * PAGE_SIZE);
 	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_TRUE(test, valid);
 }
 
 /* A read-only range never populates for write; entries are read-only. */
@@ -730,6 +733,7 @@ static void uptr_kunit_retry_race(struct kunit *test)
 	struct uptr_kunit_priv *priv = test->priv;
 	struct uptr_range *range = &priv->range;
 	const unsigned long n = UPTR_KUNIT_NPAGES;
+	bool valid;
 	u64 clears;
 	u8 *buf;
 
@@ -776,9 +780,9 @@ static void uptr_kunit_retry_race(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, uptr_range_populate_lock(range, priv->addr,
 						       2 * PAGE_SIZE,
 						       UPTR_POPULATE_WRITE), 0);
-	KUNIT_EXPECT_TRUE(test, uptr_range_valid(range, priv->addr,
-						 2 * PAGE_SIZE));
+	valid = uptr_range_valid(range, priv->addr, 2 * PAGE_SIZE);
 	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_TRUE(test, valid);
 	KUNIT_EXPECT_EQ(test, priv->zap_in_commit, 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
 					       UPTR_KUNIT_SIZE), n);
@@ -831,6 +835,7 @@ static void uptr_kunit_nonblock(struct kunit *test)
 	const unsigned long n = UPTR_KUNIT_NPAGES;
 	struct mmu_notifier_range nrange;
 	unsigned long seq;
+	bool ok;
 
 	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x00c0ffee);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
@@ -852,9 +857,9 @@ static void uptr_kunit_nonblock(struct kunit *test)
 
 	/* The domain lock is busy: trylock fails, nothing is touched. */
 	uptr_domain_lock(&priv->domain);
-	KUNIT_EXPECT_FALSE(test, range->notifier.ops->invalidate(&range->notifier,
-								 &nrange, seq));
+	ok = range->notifier.ops->invalidate(&range->notifier, &nrange, seq);
 	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_FALSE(test, ok);
 	KUNIT_EXPECT_EQ(test, priv->ninval, 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_NONBLOCK_FAILED),
 			1);
@@ -936,6 +941,7 @@ static void uptr_kunit_bad_args(struct kunit *test)
 	unsigned long start, a = priv->addr;
 	enum uptr_backend backend;
 	unsigned int i;
+	bool valid;
 	int err;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -989,9 +995,9 @@ static void uptr_kunit_bad_args(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + UPTR_KUNIT_SIZE,
 					       PAGE_SIZE), 0);
 	uptr_domain_lock(&priv->domain);
-	KUNIT_EXPECT_FALSE(test, uptr_range_valid(range, a - PAGE_SIZE,
-						  PAGE_SIZE));
+	valid = uptr_range_valid(range, a - PAGE_SIZE, PAGE_SIZE);
 	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_FALSE(test, valid);
 
 	/* Nothing was mirrored by any of that. */
 	for (i = 0; i < UPTR_STAT_NR; i++)
