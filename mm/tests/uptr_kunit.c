@@ -449,8 +449,8 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 	const unsigned long n = UPTR_KUNIT_NPAGES;
 	unsigned long i, nvalid, bad_order = 0, bad_flags = 0, bad_page = 0;
 	struct uptr_range *range = &priv->range;
+	bool valid, outside;
 	uptr_entry_t e;
-	bool valid;
 
 	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x5eed0000);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
@@ -466,6 +466,12 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 	/* No KUnit reporting (it allocates) under the domain lock. */
 	uptr_domain_lock(&priv->domain);
 	valid = uptr_range_valid(range, priv->addr, UPTR_KUNIT_SIZE);
+	/* A fully valid range says nothing about spans outside it. */
+	outside = uptr_range_valid(range, priv->addr - PAGE_SIZE, PAGE_SIZE) ||
+		  uptr_range_valid(range, priv->addr + UPTR_KUNIT_SIZE,
+				   PAGE_SIZE) ||
+		  uptr_range_valid(range, priv->addr,
+				   UPTR_KUNIT_SIZE + PAGE_SIZE);
 	nvalid = range->nvalid;
 	for (i = 0; i < n; i++) {
 		e = uptr_range_entry(range, uptr_kunit_page(priv, i));
@@ -482,6 +488,7 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 	}
 	uptr_domain_unlock(&priv->domain);
 	KUNIT_EXPECT_TRUE(test, valid);
+	KUNIT_EXPECT_FALSE(test, outside);
 	KUNIT_EXPECT_EQ(test, nvalid, n);
 	KUNIT_EXPECT_EQ(test, bad_flags, 0);
 	KUNIT_EXPECT_EQ(test, bad_order, 0);
