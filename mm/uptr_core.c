@@ -63,6 +63,16 @@ atomic64_t uptr_pinned_total = ATOMIC64_INIT(0);
 /* Bound on populate attempts that lose the race against invalidations. */
 #define UPTR_RETRY_TIMEOUT_MS	1000
 
+/*
+ * The devices uptr serves snoop the CPU caches (as PCIe GPUs and RDMA NICs
+ * accessing system memory do), so no CPU cache maintenance is needed at map
+ * and unmap.  Skipping it also makes mapping one page several times legal
+ * for the DMA API, which userptr needs: every untouched page of a read-only
+ * anonymous range is the shared zero page, KSM merges identical pages, and
+ * two ranges may alias the same memory.
+ */
+#define UPTR_DMA_ATTRS		DMA_ATTR_SKIP_CPU_SYNC
+
 /**
  * uptr_domain_init() - initialise a domain
  * @domain: the domain to initialise
@@ -229,9 +239,10 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 		}
 		n = 1UL << uptr_entry_order(e);
 		if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
-			dma_unmap_page(domain->dev, uptr_entry_addr(e),
-				       PAGE_SIZE << uptr_entry_order(e),
-				       uptr_dma_dir(range));
+			dma_unmap_page_attrs(domain->dev, uptr_entry_addr(e),
+					     PAGE_SIZE << uptr_entry_order(e),
+					     uptr_dma_dir(range),
+					     UPTR_DMA_ATTRS);
 		if (range->backend == UPTR_BACKEND_PIN)
 			uptr_pin_release(range, i, n);
 		memset(&range->entries[i], 0, n * sizeof(*range->entries));
@@ -541,8 +552,10 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 			addr = PFN_PHYS(page_to_pfn(page));
 			e |= UPTR_ENTRY_DEVICE_PRIVATE;
 		} else if (dev) {
-			addr = dma_map_page(dev, page, 0, PAGE_SIZE << order,
-					    uptr_dma_dir(range));
+			addr = dma_map_page_attrs(dev, page, 0,
+						  PAGE_SIZE << order,
+						  uptr_dma_dir(range),
+						  UPTR_DMA_ATTRS);
 			if (dma_mapping_error(dev, addr)) {
 				uptr_batch_unmap(range, batch);
 				return -ENOMEM;
@@ -578,9 +591,9 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 			continue;
 		}
 		if (dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
-			dma_unmap_page(dev, uptr_entry_addr(e),
-				       PAGE_SIZE << uptr_entry_order(e),
-				       uptr_dma_dir(range));
+			dma_unmap_page_attrs(dev, uptr_entry_addr(e),
+					     PAGE_SIZE << uptr_entry_order(e),
+					     uptr_dma_dir(range), UPTR_DMA_ATTRS);
 		memset(&batch->entries[i], 0,
 		       sizeof(*batch->entries) << uptr_entry_order(e));
 		i += 1UL << uptr_entry_order(e);
