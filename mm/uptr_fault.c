@@ -52,6 +52,34 @@ static int uptr_fault_clamp(struct uptr_range *range, unsigned long *start,
 	return 0;
 }
 
+/*
+ * One hmm_range_fault() call over [start, end), faulting every page when
+ * @req is set and only snapshotting otherwise.  hmm_range_fault() faults
+ * from the first page that needs it to the end of the page table it walks,
+ * whatever the per-page flags of the pages after it say, so a window is
+ * walked as up to three calls under one notifier sequence: the faulted part
+ * and the snapshotted parts on either side of it.
+ */
+static int uptr_hmm_call(struct uptr_range *range, unsigned long seq,
+			 unsigned long start, unsigned long end,
+			 unsigned long *pfns, unsigned long req)
+{
+	struct hmm_range hrange = {
+		.notifier = &range->notifier,
+		.notifier_seq = seq,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.default_flags = req,
+		.pfn_flags_mask = 0,
+		.dev_private_owner = range->domain->owner,
+	};
+
+	if (start >= end)
+		return 0;
+	return hmm_range_fault(&hrange);
+}
+
 /**
  * uptr_fault_populate() - mirror a span with hmm_range_fault()
  * @range: a FAULT range
@@ -75,13 +103,7 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 	bool write = flags & UPTR_POPULATE_WRITE;
 	bool window = fault_end > fault_start &&
 		      (start != fault_start || end != fault_end);
-	struct hmm_range hrange = {
-		.notifier = &range->notifier,
-		.default_flags = 0,
-		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
-		.dev_private_owner = range->domain->owner,
-	};
-	unsigned long *pfns, i, npages, req;
+	unsigned long *pfns, i, npages, req, seq;
 	struct uptr_batch batch;
 	int err;
 
@@ -101,16 +123,15 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 	}
 
 	req = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
-	for (i = 0; i < npages; i++) {
-		unsigned long addr = start + (i << PAGE_SHIFT);
-
-		pfns[i] = addr >= fault_start && addr < fault_end ? req : 0;
-	}
-	hrange.start = start;
-	hrange.end = end;
-	hrange.hmm_pfns = pfns;
-	hrange.notifier_seq = mmu_interval_read_begin(&range->notifier);
-	err = hmm_range_fault(&hrange);
+	seq = mmu_interval_read_begin(&range->notifier);
+	err = uptr_hmm_call(range, seq, fault_start, fault_end,
+			    pfns + ((fault_start - start) >> PAGE_SHIFT), req);
+	if (!err)
+		err = uptr_hmm_call(range, seq, start, fault_start, pfns, 0);
+	if (!err)
+		err = uptr_hmm_call(range, seq, fault_end, end,
+				    pfns + ((fault_end - start) >> PAGE_SHIFT),
+				    0);
 	mmap_read_unlock(range->mm);
 	if (err == -EBUSY) {
 		err = -EAGAIN;
@@ -122,7 +143,7 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 	err = uptr_batch_alloc(&batch, start, npages);
 	if (err)
 		goto out_free_pfns;
-	batch.seq = hrange.notifier_seq;
+	batch.seq = seq;
 	for (i = 0; i < npages; i++) {
 		if (!(pfns[i] & HMM_PFN_VALID) || (pfns[i] & HMM_PFN_ERROR))
 			continue;
