@@ -8,13 +8,16 @@
 # KSFT_MM lists the kernel's own tools/testing/selftests/mm programs to
 # build: adding one is a one-word change here (plus LDLIBS_<name> when it
 # needs a library, and a line in selftests/tests.list to run it).
-# Every selftests/*.c of the project becomes a binary of the same name.
+# Every selftests/*.c of the project becomes a binary of the same name, and
+# so does every tools/bench/*.c (the benchmark, which also includes the
+# kernel's mm/gup_test.h and lib/test_hmm_uapi.h from SRC).
 
 KSFT_MM := hmm-tests gup_test cow gup_longterm migration ksm_functional_tests
 
 CC ?= gcc
 MM := $(SRC)/tools/testing/selftests/mm
 PROJ_TESTS := $(patsubst $(PROJ)/selftests/%.c,%,$(wildcard $(PROJ)/selftests/*.c))
+PROJ_BENCH := $(patsubst $(PROJ)/tools/bench/%.c,%,$(wildcard $(PROJ)/tools/bench/*.c))
 
 # As the kernel's mm/Makefile builds them, but static and against the uapi
 # headers installed from the test kernel's build tree.
@@ -40,7 +43,7 @@ endif
 PROJ_CFLAGS := $(BASE_CFLAGS) -I $(SRC)/tools/testing/selftests \
 	-I $(PROJ)/include/uapi -I $(PROJ)/selftests
 
-BINS := $(addprefix $(OUT)/,$(KSFT_MM) $(PROJ_TESTS))
+BINS := $(addprefix $(OUT)/,$(KSFT_MM) $(PROJ_TESTS) $(PROJ_BENCH))
 
 .PHONY: all list
 .DELETE_ON_ERROR:
@@ -49,7 +52,7 @@ MAKEFLAGS += --no-builtin-rules
 all: $(BINS)
 
 list:
-	@echo $(KSFT_MM) $(PROJ_TESTS)
+	@echo $(KSFT_MM) $(PROJ_TESTS) $(PROJ_BENCH)
 
 $(OUT)/config/local_config.h:
 	@mkdir -p $(dir $@)
@@ -72,3 +75,7 @@ $(addprefix $(OUT)/,$(PROJ_TESTS)): $(OUT)/%: $(PROJ)/selftests/%.c $(HDR)/.stam
 	@$(CC) $(PROJ_CFLAGS) -MMD -MP -MF $@.d $< -lrt -lpthread -lm -o $@
 
 -include $(wildcard $(OUT)/*.d)
+
+$(addprefix $(OUT)/,$(PROJ_BENCH)): $(OUT)/%: $(PROJ)/tools/bench/%.c $(HDR)/.stamp
+	@echo "  CC      $(notdir $@)"
+	@$(CC) $(PROJ_CFLAGS) -I $(SRC) -MMD -MP -MF $@.d $< -lrt -lpthread -lm -o $@
