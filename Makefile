@@ -6,7 +6,8 @@
 #                        (building that kernel first when needed)
 #   make KDIR=<tree>     build the modules against any prepared 6.12 tree
 #   make check [T=pat]   quality gates + boot the test kernel + run tests
-#   make run             the main job (see README)
+#   make run [ARGS=...]  the main job, the benchmark (tools/run.sh --help;
+#                        e.g. ARGS=--full, ARGS="--only register")
 #   make kernel          build/update the test kernel (FLAVOUR=debug|release)
 #   make nodevpriv       compile-only check with CONFIG_DEVICE_PRIVATE=n
 #   make clean
@@ -33,7 +34,7 @@ check:
 	@tools/check.sh $(if $(T),--filter '$(T)')
 
 run:
-	@tools/run.sh
+	@tools/run.sh $(ARGS)
 
 nodevpriv:
 	$(KERNEL_SH) nodevpriv

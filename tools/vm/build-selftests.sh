@@ -5,7 +5,9 @@
 # the kernel's own tools/testing/selftests/mm programs listed in
 # tools/vm/selftests.mk and every selftests/*.c of the project.
 #
-#   tools/vm/build-selftests.sh [debug|release]
+#   tools/vm/build-selftests.sh [debug|release] [PROG...]
+#
+# PROG...: build only these programs (e.g. uptr_bench), not all of them.
 #
 # The uapi headers come from the flavour's build tree (headers_install into
 # the cache, never into the source).  Binaries go to out/selftests/.
@@ -16,6 +18,7 @@ log_tag=selftests
 . "$(dirname "$0")/lib.sh"
 
 flavour=${1:-debug}
+[ $# -gt 0 ] && shift
 tree=$(kernel_tree "$flavour")
 [ -f "$tree/.config" ] || die "kernel tree $tree not configured: run tools/kernel.sh $flavour"
 hdr=$UPTR_CACHE/headers-$(basename "$tree")
@@ -31,7 +34,9 @@ if [ ! -f "$hdr/.stamp" ] || [ "$tree/.config" -nt "$hdr/.stamp" ] ||
 	date +%s > "$hdr/.stamp"
 fi
 
+targets=(all)
+[ $# = 0 ] || targets=("${@/#/$out/}")
 make -s -f "$UPTR_ROOT/tools/vm/selftests.mk" -j"$(nproc)" \
-	SRC="$UPTR_SRC" HDR="$hdr" OUT="$out" PROJ="$UPTR_ROOT" all >&2 ||
+	SRC="$UPTR_SRC" HDR="$hdr" OUT="$out" PROJ="$UPTR_ROOT" "${targets[@]}" >&2 ||
 	die "selftest build failed"
 echo "$out"
