@@ -14,6 +14,7 @@
 # Tests, in order:
 #   gate:checkpatch    checkpatch --strict over mm/ drm/ include/ selftests/ tools/
 #   gate:kernel-doc    kernel-doc -Wall over mm/ drm/ include/ selftests/runner/
+#   check:manifest     every selftests/*.c program is run by selftests/tests.list
 #   build:kernel       tools/kernel.sh debug (incremental)
 #   gate:build-w1      the project modules build with W=1 and no warning
 #                      (in a copy under out/w1 with -Werror, so that a
@@ -136,6 +137,22 @@ if selected gate:kernel-doc; then
 	fi
 fi
 
+# Every project selftest must be run by the manifest.
+if selected check:manifest; then
+	unrun=()
+	for c in selftests/*.c; do
+		[ -e "$c" ] || continue
+		t=$(basename "$c" .c)
+		grep -qE "^[a-z]+[[:space:]]+[^[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]]+$t([[:space:]]|\$)" \
+			selftests/tests.list || unrun+=("$t")
+	done
+	if [ ${#unrun[@]} = 0 ]; then
+		report PASS check:manifest
+	else
+		report FAIL check:manifest "not in selftests/tests.list: ${unrun[*]}"
+	fi
+fi
+
 # --- What the selected tests need ---------------------------------------
 main_tests=$(tools/vm/mkinitramfs.sh --manifest selftests/tests.list \
 	--count --filter "$filter")
@@ -165,7 +182,9 @@ fi
 kbuild() {		# LOGFILE DIR MAKE-ARGS...: external module build
 	local logf=$1 dir=$2
 	shift 2
-	make -k -C "$tree" M="$dir" W=1 "$@" modules > "$logf" 2>&1
+	# Shared lock: tools/kernel.sh holds it exclusively while it rebuilds.
+	flock -s "$tree.lock" make -k -C "$tree" M="$dir" W=1 "$@" modules \
+		> "$logf" 2>&1
 }
 
 if [ $kernel_ok = 1 ] && { selected gate:build-w1 || selected gate:sparse; }; then
@@ -335,7 +354,7 @@ fi
 
 [ $npass != 0 ] || [ $nfail != 0 ] || [ $nskip != 0 ] ||
 	report FAIL check:selection "no test matches '$filter'"
-log "total wall time $(( $(date +%s) - t0 ))s"
+echo "total wall time: $(( $(date +%s) - t0 ))s"
 summary="$npass passed, $nfail failed"
 [ $nskip = 0 ] || summary+=", $nskip skipped"
 echo "$summary"

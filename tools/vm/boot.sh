@@ -46,8 +46,9 @@ kernel=$tree/arch/x86/boot/bzImage
 dir=$UPTR_OUT/vm/$tag
 rm -rf "$dir"
 mkdir -p "$dir"
-"$UPTR_ROOT/tools/vm/mkinitramfs.sh" --manifest "$manifest" --tree "$tree" \
-	--dir "$dir" --filter "$filter"
+# Shared lock: tools/kernel.sh holds it exclusively while it rebuilds.
+flock -s "$tree.lock" "$UPTR_ROOT/tools/vm/mkinitramfs.sh" --manifest "$manifest" \
+	--tree "$tree" --dir "$dir" --filter "$filter"
 if [ "$(cat "$dir/selected")" = 0 ]; then
 	log "no test of $manifest matches '$filter': not booting"
 	exit 0
@@ -94,7 +95,8 @@ kvm) accel_args=(-accel kvm) ;;
 esac
 echo "$accel" > "$dir/accel"
 cmdline="console=ttyS0 panic=-1 rdinit=/init hugepages=32 movablecore=256M"
-cmdline+=" transparent_hugepage=madvise 8250.nr_uarts=4 $append"
+cmdline+=" transparent_hugepage=madvise 8250.nr_uarts=2 kasan_multi_shot"
+cmdline+=" mitigations=off $append"
 : > "$dir/console.log"
 : > "$dir/results.log"
 log "booting $flavour kernel with $accel: 2 vCPUs on 2 NUMA nodes, 2 GiB," \

@@ -29,7 +29,7 @@ if [ ! -f "$hdr/.stamp" ] || [ "$tree/.config" -nt "$hdr/.stamp" ] ||
    [ "$UPTR_SRC/.uptr-extracted" -nt "$hdr/.stamp" ]; then
 	log "installing uapi headers of $tree into $hdr"
 	rm -rf "$hdr"
-	make -s -C "$UPTR_SRC" O="$tree" ARCH=x86_64 headers_install \
+	flock "$tree.lock" make -s -C "$UPTR_SRC" O="$tree" ARCH=x86_64 headers_install \
 		INSTALL_HDR_PATH="$hdr" >&2 || die "headers_install failed"
 	date +%s > "$hdr/.stamp"
 fi

@@ -107,7 +107,7 @@ for a in $applets; do
 	[ "$a" = busybox ] || echo "slink /bin/$a busybox 0777 0 0" >> "$list"
 done
 
-declare -A packed=()
+declare -A packed=() names=()
 pack() {		# GUEST_PATH HOST_PATH MODE
 	[ -n "${packed[$1]:-}" ] && return 0
 	packed[$1]=1
@@ -135,6 +135,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	case $name in
 	*[!A-Za-z0-9_.+-]*) die "$where: bad NAME '$name' (letters, digits, _ . + -)" ;;
 	esac
+	[ -z "${names[$name]:-}" ] || die "$where: NAME '$name' already used at line ${names[$name]}"
+	names[$name]=$lineno
 	optional=0 keep=0 timeout=$default_timeout
 	if [ "$opts" != - ]; then
 		IFS=, read -r -a o <<< "$opts"
