@@ -342,7 +342,8 @@ struct drm_sgpu_migrate {
 #define SGPU_DEV_DEVMEM_PAGES		6
 #define SGPU_DEV_DEVMEM_USED		7
 #define SGPU_DEV_PT_PAGES		8
-#define SGPU_DEV_COUNT			9
+#define SGPU_DEV_CPU_MIGRATIONS		9
+#define SGPU_DEV_COUNT			10
 
 /* SGPU_QUERY_VM counters. */
 #define SGPU_VM_MODE			0

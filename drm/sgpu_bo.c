@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (c) 2026 The uptr authors
+ */
+
+/**
+ * DOC: sgpu buffer objects
+ *
+ * Two kinds of GEM objects:
+ *
+ * shmem BOs
+ *	drm_gem_shmem objects with their own dma_resv: external objects in
+ *	every VM they are mapped in.  Their pages are pinned by the sg table
+ *	that the first mapping creates (drm_gem_shmem_get_pages_sgt()) and
+ *	stay until the BO is freed; a mapping holds a BO reference, so the
+ *	pages outlive every PTE.
+ *
+ * userptr BOs (&struct sgpu_ubo)
+ *	one &struct uptr_range over user memory of the creating process, in
+ *	the domain of the VM named at creation.  The BO's resv *is* the VM's
+ *	(drm_gpuvm_resv_obj()), which makes it VM-private for drm_gpuvm: it
+ *	is on no extobj list, it is locked with the VM and
+ *	drm_gpuvm_validate() revalidates it.  It cannot be bound into another
+ *	VM, exported or mmapped.
+ *
+ * The uptr invalidate callback of a userptr BO (sgpu_ubo_invalidate()) is
+ * the driver's MMU notifier.  It runs with the domain lock held, never
+ * locks a dma_resv, never allocates:
+ *
+ * - fence mode: wait (blockable) or test (non-blockable, fail if busy) the
+ *   VM resv's BOOKKEEP fences, which include every bind and EXEC job that
+ *   could use the pages; zap the PTEs of the invalidated part of every
+ *   mapping of the BO; put the BO on the VM's invalidated list.
+ * - fault mode: zap the PTEs, which flushes the engine's translations;
+ *   jobs fault on their next access.
+ */
+
+#include <linux/dma-resv.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
+
+#include <drm/drm_file.h>
+#include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_prime.h>
+#include <drm/drm_vma_manager.h>
+
+#include "sgpu_drv.h"
+
+/* Largest shmem BO: 4 GiB, far more than the test guest has. */
+#define SGPU_MAX_BO_SIZE	SZ_4G
+
+static void sgpu_shmem_free(struct drm_gem_object *obj)
+{
+	struct sgpu_device *sdev = to_sgpu(obj->dev);
+
+	drm_gem_shmem_free(to_drm_gem_shmem_obj(obj));
+	atomic64_dec(&sdev->live[SGPU_DEV_LIVE_BOS]);
+}
+
+static const struct drm_gem_object_funcs sgpu_shmem_funcs = {
+	.free = sgpu_shmem_free,
+	.print_info = drm_gem_shmem_object_print_info,
+	.pin = drm_gem_shmem_object_pin,
+	.unpin = drm_gem_shmem_object_unpin,
+	.get_sg_table = drm_gem_shmem_object_get_sg_table,
+	.vmap = drm_gem_shmem_object_vmap,
+	.vunmap = drm_gem_shmem_object_vunmap,
+	.mmap = drm_gem_shmem_object_mmap,
+	.vm_ops = &drm_gem_shmem_vm_ops,
+};
+
+/**
+ * sgpu_gem_create_object() - &drm_driver.gem_create_object for shmem BOs
+ * @drm: the device
+ * @size: the size
+ *
+ * Context: Process context.
+ * Return: the embedded GEM object or ERR_PTR(-ENOMEM).
+ */
+struct drm_gem_object *sgpu_gem_create_object(struct drm_device *drm,
+					      size_t size)
+{
+	struct drm_gem_shmem_object *shmem;
+
+	shmem = kzalloc(sizeof(*shmem), GFP_KERNEL);
+	if (!shmem)
+		return ERR_PTR(-ENOMEM);
+	shmem->base.funcs = &sgpu_shmem_funcs;
+	return &shmem->base;
+}
+
+/**
+ * sgpu_bo_create_ioctl() - DRM_IOCTL_SGPU_BO_CREATE
+ * @drm: the device
+ * @data: &struct drm_sgpu_bo_create
+ * @file: the caller
+ *
+ * Context: Process context.
+ * Return: 0 or negative errno, see docs/uapi.rst.
+ */
+int sgpu_bo_create_ioctl(struct drm_device *drm, void *data,
+			 struct drm_file *file)
+{
+	struct drm_sgpu_bo_create *args = data;
+	struct drm_gem_shmem_object *shmem;
+	int ret;
+
+	if (args->flags || !args->size || !PAGE_ALIGNED(args->size) ||
+	    args->size > SGPU_MAX_BO_SIZE)
+		return -EINVAL;
+
+	shmem = drm_gem_shmem_create(drm, args->size);
+	if (IS_ERR(shmem))
+		return PTR_ERR(shmem);
+	atomic64_inc(&to_sgpu(drm)->live[SGPU_DEV_LIVE_BOS]);
+
+	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
+	drm_gem_object_put(&shmem->base);
+	return ret;
+}
+
+/**
+ * sgpu_bo_mmap_offset_ioctl() - DRM_IOCTL_SGPU_BO_MMAP_OFFSET
+ * @drm: the device
+ * @data: &struct drm_sgpu_bo_mmap_offset
+ * @file: the caller
+ *
+ * Context: Process context.
+ * Return: 0 or negative errno.
+ */
+int sgpu_bo_mmap_offset_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file)
+{
+	struct drm_sgpu_bo_mmap_offset *args = data;
+	struct drm_gem_object *obj;
+	int ret;
+
+	if (args->pad)
+		return -EINVAL;
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	if (sgpu_is_ubo(obj)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	ret = drm_gem_create_mmap_offset(obj);
+	if (!ret)
+		args->offset = drm_vma_node_offset_addr(&obj->vma_node);
+out_put:
+	drm_gem_object_put(obj);
+	return ret;
+}
+
+/**
+ * sgpu_shmem_entries() - describe pages of a shmem BO as uptr entries
+ * @obj: a shmem BO
+ * @offset: byte offset in the BO, page aligned
+ * @npages: number of pages
+ * @entries: filled with DMA address | VALID | WRITE per page
+ *
+ * Creates and DMA-maps the BO's sg table on first use; it lives as long
+ * as the BO.
+ *
+ * Context: Process context, no dma_resv held (takes the BO's).
+ * Return: 0 or negative errno.
+ */
+int sgpu_shmem_entries(struct drm_gem_object *obj, u64 offset, u64 npages,
+		       uptr_entry_t *entries)
+{
+	u64 first = offset >> PAGE_SHIFT, idx = 0, k, n;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	dma_addr_t dma;
+	unsigned int i;
+
+	sgt = drm_gem_shmem_get_pages_sgt(to_drm_gem_shmem_obj(obj));
+	if (IS_ERR(sgt))
+		return PTR_ERR(sgt);
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		dma = sg_dma_address(sg);
+		n = sg_dma_len(sg) >> PAGE_SHIFT;
+		for (k = 0; k < n; k++, idx++) {
+			if (idx < first || idx - first >= npages)
+				continue;
+			entries[idx - first] = (dma + (k << PAGE_SHIFT)) |
+					       UPTR_ENTRY_VALID |
+					       UPTR_ENTRY_WRITE;
+		}
+	}
+	return idx >= first + npages ? 0 : -EINVAL;
+}
+
+static bool sgpu_ubo_invalidate(struct uptr_range *range,
+				const struct mmu_notifier_range *nrange,
+				unsigned long start, unsigned long end)
+{
+	struct sgpu_ubo *ubo = container_of(range, struct sgpu_ubo, range);
+	struct sgpu_vm *vm = ubo->vm;
+	struct dma_resv *resv = drm_gpuvm_resv(&vm->gpuvm);
+	struct sgpu_mapping *m;
+	unsigned long us, ue, s, e;
+
+	lockdep_assert_held(&vm->domain.lock);
+
+	if (vm->mode == SGPU_VM_MODE_FENCE &&
+	    !dma_resv_test_signaled(resv, DMA_RESV_USAGE_BOOKKEEP)) {
+		/* The OOM reaper must not wait for the GPU. */
+		if (!mmu_notifier_range_blockable(nrange))
+			return false;
+		sgpu_vm_stat_add(vm, SGPU_VM_NOTIFIER_WAITS, 1);
+		dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
+				      MAX_SCHEDULE_TIMEOUT);
+	}
+
+	list_for_each_entry(m, &ubo->mappings, bo_link) {
+		us = range->start + m->va.gem.offset;
+		ue = us + m->va.va.range;
+		s = max(start, us);
+		e = min(end, ue);
+		if (s < e)
+			sgpu_pt_zap(vm, m->va.va.addr + (s - us), e - s);
+	}
+
+	if (vm->mode == SGPU_VM_MODE_FENCE && list_empty(&ubo->inval_link))
+		list_add_tail(&ubo->inval_link, &vm->invalidated);
+	atomic64_inc(&ubo->invalidations);
+	return true;
+}
+
+static const struct uptr_range_ops sgpu_ubo_range_ops = {
+	.invalidate = sgpu_ubo_invalidate,
+};
+
+static void sgpu_ubo_free(struct drm_gem_object *obj)
+{
+	struct sgpu_ubo *ubo = to_ubo(obj);
+	struct sgpu_vm *vm = ubo->vm;
+	struct sgpu_device *sdev = vm->sdev;
+
+	/* Every mapping holds a BO reference. */
+	WARN_ON(!list_empty(&ubo->mappings));
+
+	/* Stops and waits for the notifier, then releases pins. */
+	uptr_range_fini(&ubo->range);
+
+	uptr_domain_lock(&vm->domain);
+	list_del_init(&ubo->inval_link);
+	uptr_domain_unlock(&vm->domain);
+
+	drm_gem_object_release(obj);
+	kfree(ubo);
+	atomic64_dec(&sdev->live[SGPU_DEV_LIVE_USERPTR_BOS]);
+	atomic64_dec(&sdev->live[SGPU_DEV_LIVE_BOS]);
+	sgpu_vm_put(vm);
+}
+
+static struct dma_buf *sgpu_ubo_export(struct drm_gem_object *obj,
+				       int flags)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static const struct drm_gem_object_funcs sgpu_ubo_funcs = {
+	.free = sgpu_ubo_free,
+	.export = sgpu_ubo_export,
+};
+
+/**
+ * sgpu_is_ubo() - is a GEM object a userptr BO of this driver
+ * @obj: the object
+ *
+ * Context: Any context.
+ * Return: true for a userptr BO.
+ */
+bool sgpu_is_ubo(struct drm_gem_object *obj)
+{
+	return obj->funcs == &sgpu_ubo_funcs;
+}
+
+/*
+ * Early, precise errors for USERPTR_CREATE: the range must be mapped,
+ * not VM_IO/VM_PFNMAP, and writable unless the BO is read-only.
+ */
+static int sgpu_check_vmas(struct mm_struct *mm, unsigned long start,
+			   unsigned long end, bool write)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr = start;
+	int ret = 0;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma) {
+			ret = -EFAULT;
+			break;
+		}
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (write && !(vma->vm_flags & VM_WRITE)) {
+			ret = -EACCES;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+/**
+ * sgpu_userptr_create_ioctl() - DRM_IOCTL_SGPU_USERPTR_CREATE
+ * @drm: the device
+ * @data: &struct drm_sgpu_userptr_create
+ * @file: the caller
+ *
+ * Nothing is pinned or mirrored yet.
+ *
+ * Context: Process context, takes mmap_lock for reading.
+ * Return: 0 or negative errno, see docs/uapi.rst.
+ */
+int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file)
+{
+	struct drm_sgpu_userptr_create *args = data;
+	struct sgpu_device *sdev = to_sgpu(drm);
+	enum uptr_backend backend;
+	unsigned long end;
+	struct sgpu_ubo *ubo;
+	struct sgpu_vm *vm;
+	u32 flags = args->flags;
+	int ret;
+
+	if (args->pad || (flags & ~SGPU_USERPTR_FLAGS) ||
+	    (flags & SGPU_USERPTR_BACKEND_MASK) == SGPU_USERPTR_BACKEND_MASK)
+		return -EINVAL;
+	if (!args->size || !PAGE_ALIGNED(args->addr) ||
+	    !PAGE_ALIGNED(args->size))
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)args->addr,
+			       (unsigned long)args->size, &end) ||
+	    args->addr > ULONG_MAX || args->size > ULONG_MAX)
+		return -EOVERFLOW;
+	if (end > TASK_SIZE)
+		return -EFAULT;
+
+	if (!(flags & SGPU_USERPTR_BACKEND_MASK))
+		flags |= sgpu_default_backend == UPTR_BACKEND_PIN ?
+			 SGPU_USERPTR_BACKEND_PIN : SGPU_USERPTR_BACKEND_FAULT;
+	backend = (flags & SGPU_USERPTR_BACKEND_MASK) ==
+		  SGPU_USERPTR_BACKEND_PIN ? UPTR_BACKEND_PIN :
+					     UPTR_BACKEND_FAULT;
+
+	ret = sgpu_check_vmas(current->mm, args->addr, end,
+			      !(flags & SGPU_USERPTR_READ_ONLY));
+	if (ret)
+		return ret;
+
+	vm = sgpu_vm_lookup(file, args->vm_id);
+	if (!vm)
+		return -ENOENT;
+
+	ubo = kzalloc(sizeof(*ubo), GFP_KERNEL);
+	if (!ubo) {
+		ret = -ENOMEM;
+		goto err_put_vm;
+	}
+	ubo->vm = vm;
+	ubo->flags = flags;
+	INIT_LIST_HEAD(&ubo->mappings);
+	INIT_LIST_HEAD(&ubo->inval_link);
+	INIT_LIST_HEAD(&ubo->repin_link);
+	INIT_LIST_HEAD(&ubo->reach_link);
+	ubo->base.funcs = &sgpu_ubo_funcs;
+	/* VM-private: the VM's resv, locked and validated with the VM. */
+	ubo->base.resv = drm_gpuvm_resv(&vm->gpuvm);
+	drm_gem_private_object_init(drm, &ubo->base, args->size);
+
+	ret = uptr_range_init(&ubo->range, &vm->domain, current->mm,
+			      args->addr, args->size, backend,
+			      flags & SGPU_USERPTR_READ_ONLY ?
+			      UPTR_RANGE_READ_ONLY : 0, &sgpu_ubo_range_ops);
+	if (ret)
+		goto err_fini_obj;
+
+	atomic64_inc(&sdev->live[SGPU_DEV_LIVE_BOS]);
+	atomic64_inc(&sdev->live[SGPU_DEV_LIVE_USERPTR_BOS]);
+	/* From here the BO's free releases the range and the VM. */
+	ret = drm_gem_handle_create(file, &ubo->base, &args->handle);
+	drm_gem_object_put(&ubo->base);
+	return ret;
+
+err_fini_obj:
+	drm_gem_private_object_fini(&ubo->base);
+	kfree(ubo);
+err_put_vm:
+	sgpu_vm_put(vm);
+	return ret;
+}
+
+/**
+ * sgpu_ubo_check_owner() - may the caller use this userptr BO
+ * @ubo: the BO
+ *
+ * The DRM file may be shared with a forked child, the address space is
+ * not: only the creating process may populate, bind, migrate or run jobs
+ * on the BO.
+ *
+ * Context: Process context.
+ * Return: 0 or -EPERM.
+ */
+int sgpu_ubo_check_owner(struct sgpu_ubo *ubo)
+{
+	return current->mm == ubo->range.mm ? 0 : -EPERM;
+}
+
+/**
+ * sgpu_ubo_populate_flags() - uptr populate flags for a BO
+ * @ubo: the BO
+ *
+ * Context: Any context.
+ * Return: %UPTR_POPULATE_WRITE unless the BO is read-only.
+ */
+unsigned int sgpu_ubo_populate_flags(struct sgpu_ubo *ubo)
+{
+	return ubo->flags & SGPU_USERPTR_READ_ONLY ? 0 : UPTR_POPULATE_WRITE;
+}
+
+/**
+ * sgpu_bo_query() - SGPU_BO_* counters of a BO
+ * @obj: the BO
+ * @v: %SGPU_BO_COUNT values
+ *
+ * Context: Process context; takes the domain lock of a userptr BO.
+ */
+void sgpu_bo_query(struct drm_gem_object *obj, u64 *v)
+{
+	struct sgpu_ubo *ubo;
+	struct uptr_range *r;
+	unsigned long i;
+
+	v[SGPU_BO_SIZE] = obj->size;
+	if (!sgpu_is_ubo(obj))
+		return;
+	ubo = to_ubo(obj);
+	r = &ubo->range;
+	v[SGPU_BO_IS_USERPTR] = 1;
+	v[SGPU_BO_BACKEND] = ubo->flags & SGPU_USERPTR_BACKEND_MASK;
+	uptr_domain_lock(r->domain);
+	v[SGPU_BO_VALID_PAGES] = r->nvalid;
+	if (r->backend == UPTR_BACKEND_PIN)
+		v[SGPU_BO_PINNED_PAGES] = r->nvalid;
+	for (i = 0; i < r->npages; i++)
+		if (uptr_range_entry(r, r->start + (i << PAGE_SHIFT)) &
+		    UPTR_ENTRY_DEVICE_PRIVATE)
+			v[SGPU_BO_DEVICE_PAGES]++;
+	uptr_domain_unlock(r->domain);
+	v[SGPU_BO_INVALIDATIONS] = atomic64_read(&ubo->invalidations);
+	v[SGPU_BO_REPINS] = atomic64_read(&ubo->repins);
+	v[SGPU_BO_GPU_FAULTS] = atomic64_read(&ubo->faults);
+	v[SGPU_BO_MIGRATED_PAGES] = atomic64_read(&ubo->migrated);
+	v[SGPU_BO_MAPPINGS] = atomic64_read(&ubo->nmappings);
+}

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (c) 2026 The uptr authors
+ */
+#ifndef _SGPU_DRV_H_
+#define _SGPU_DRV_H_
+
+/**
+ * DOC: sgpu overview
+ *
+ * sgpu is a software GPU.  Its "hardware" is a set of kernel workers that
+ * execute engine commands, and they reach memory only through the GPU page
+ * tables of a VM (sgpu_pt.c).  The driver is the reference user of the uptr
+ * core: each userptr BO wraps one &struct uptr_range whose domain is the
+ * VM's &struct uptr_domain, and each VM is in one of two modes:
+ *
+ * fence mode
+ *	EXEC and VM_BIND jobs go through one drm_sched entity per VM (credit
+ *	limit 1, so the VM's jobs run one at a time and in order).  Their
+ *	finished fences are published (syncobj, VM resv BOOKKEEP), so the
+ *	path that signals them (run_job, the engine worker) never faults,
+ *	allocates, takes mmap_lock, a dma_resv or the domain lock: it only
+ *	takes the VM's @pt_lock.  Userptr PTEs are written by jobs from
+ *	snapshots of the uptr entries taken under the domain lock when the job
+ *	was queued; the MMU notifier waits for the VM's fences before the core
+ *	releases pages, then zaps PTEs and queues the BO on the invalidated
+ *	list for the next EXEC (repin, move to the gpuvm evict list under the
+ *	resv, drm_gpuvm_validate() builds the rebind).
+ *
+ * fault mode
+ *	EXEC jobs run on a per-VM ordered workqueue, completion is a sequence
+ *	number.  Userptr PTEs are only written by the GPU fault handler, under
+ *	the domain lock after uptr_range_fault(); the notifier zaps without
+ *	waiting.  VM_BIND still uses the drm_sched entity (its fences never
+ *	depend on EXEC jobs).
+ *
+ * Locking order (outermost first)::
+ *
+ *	sgpu_vm.lock (rw_semaphore)
+ *	  mmap_lock (only inside uptr_range_populate()/uptr_range_fault()
+ *	             and migrate_vma_*())
+ *	    dma_resv (drm_exec: the VM's resv, shmem BO resvs)
+ *	      uptr_domain.lock (the notifier lock, sgpu_vm.domain)
+ *	        sgpu_vm.pt_lock (spinlock: page tables and engine accesses)
+ *
+ * plus the leaf spinlocks sgpu_vm.results_lock and sgpu_vm.fence_lock.
+ * uptr populate is never called with a dma_resv or the domain lock held.
+ *
+ * Lifetimes follow drm_gpuvm: the VM is reference counted with a vm_free
+ * op; the file, each &drm_gpuvm_bo, each &drm_gpuva, each job and each
+ * userptr BO of the VM hold a reference.  Closing a VM (VM_DESTROY, file
+ * close) waits for its jobs and unmaps everything, without allocating.
+ */
+
+#include <linux/dma-fence.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/uptr.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_gpuvm.h>
+#include <drm/gpu_scheduler.h>
+#include <drm/sgpu_drm.h>
+
+struct drm_file;
+struct platform_device;
+struct sgpu_devmem;
+struct sgpu_hw_fence;
+
+#define SGPU_PT_ENTRIES		512
+#define SGPU_PT_LEVELS		4
+
+/**
+ * struct sgpu_device - the software GPU
+ */
+struct sgpu_device {
+	/** @drm: the DRM device, parent is the platform device. */
+	struct drm_device drm;
+	/** @dev: the platform device's struct device; DMA is mapped for it. */
+	struct device *dev;
+	/** @devmem: device-private memory, NULL without it.  Constant. */
+	struct sgpu_devmem *devmem;
+	/** @engine_wq: runs fence-mode jobs (the "hardware"). */
+	struct workqueue_struct *engine_wq;
+	/** @cleanup_wq: releases what finished jobs held. */
+	struct workqueue_struct *cleanup_wq;
+	/** @vms_lock: protects @vms. */
+	struct mutex vms_lock;
+	/** @vms: every live VM, for debugfs.  @vms_lock. */
+	struct list_head vms;
+	/** @live: SGPU_DEV_* object counters.  Atomic. */
+	atomic64_t live[SGPU_DEV_COUNT];
+};
+
+static inline struct sgpu_device *to_sgpu(struct drm_device *drm)
+{
+	return container_of(drm, struct sgpu_device, drm);
+}
+
+/**
+ * struct sgpu_file - per open file state
+ */
+struct sgpu_file {
+	/** @vms: vm_id -> &struct sgpu_vm, holds the file's VM reference. */
+	struct xarray vms;
+};
+
+/**
+ * struct sgpu_pt - one page-table level table
+ *
+ * @ent is the table the engine walks: directory entries hold the physical
+ * address of the child's @ent.  @child keeps the child tables allocated
+ * even while the directory entry is zero or a large leaf, so that no page
+ * table update in a job or a notifier ever allocates.  Both are protected
+ * by &sgpu_vm.pt_lock once published.
+ */
+struct sgpu_pt {
+	/** @ent: %SGPU_PT_ENTRIES entries, one page. */
+	u64 *ent;
+	/** @child: %SGPU_PT_ENTRIES children, NULL at level 0. */
+	struct sgpu_pt **child;
+};
+
+/**
+ * struct sgpu_job_result - status of a finished EXEC job
+ */
+struct sgpu_job_result {
+	/** @seqno: the job. */
+	u64 seqno;
+	/** @status: 0 or negative errno. */
+	s32 status;
+	/** @cmd: failing command index. */
+	u32 cmd;
+	/** @addr: failing GPU VA. */
+	u64 addr;
+};
+
+/**
+ * struct sgpu_vm - a GPU virtual address space
+ */
+struct sgpu_vm {
+	/** @gpuvm: VA space, refcount, resv (must stay first). */
+	struct drm_gpuvm gpuvm;
+	/** @sdev: the device.  Constant. */
+	struct sgpu_device *sdev;
+	/** @mode: %SGPU_VM_MODE_FENCE or %SGPU_VM_MODE_FAULT.  Constant. */
+	u32 mode;
+	/**
+	 * @lock: serialises binds, EXEC submission and close; protects the
+	 * VA tree (drm_gpuva insert/remove), @closed, @seqno and the
+	 * &sgpu_ubo.repin_link lists.  Taken for reading by the GPU fault
+	 * handler.
+	 */
+	struct rw_semaphore lock;
+	/** @closed: no new binds or jobs.  @lock. */
+	bool closed;
+	/** @seqno: last EXEC sequence number handed out.  @lock. */
+	u64 seqno;
+	/** @domain: the uptr domain; its lock is the notifier lock. */
+	struct uptr_domain domain;
+	/**
+	 * @invalidated: fence mode: userptr BOs whose PTEs a notifier zapped
+	 * and that no EXEC revalidated yet (&sgpu_ubo.inval_link).
+	 * Domain lock.
+	 */
+	struct list_head invalidated;
+	/** @pt_lock: page tables, engine translations in flight. */
+	spinlock_t pt_lock;
+	/** @root: the level-3 table.  Pointer constant, content @pt_lock. */
+	struct sgpu_pt *root;
+	/** @sched: bind jobs, and EXEC jobs in fence mode. */
+	struct drm_gpu_scheduler sched;
+	/** @entity: the VM's only entity on @sched. */
+	struct drm_sched_entity entity;
+	/** @fence_context: context of the engine (hw) fences.  Constant. */
+	u64 fence_context;
+	/** @fence_seqno: last engine fence seqno.  Atomic. */
+	atomic64_t fence_seqno;
+	/** @fence_lock: lock of the engine fences. */
+	spinlock_t fence_lock;
+	/** @fault_wq: fault mode: ordered queue running EXEC jobs. */
+	struct workqueue_struct *fault_wq;
+	/** @sched_jobs: jobs on @sched not yet freed.  Atomic. */
+	atomic_t sched_jobs;
+	/** @idle_wq: woken when @sched_jobs drops to zero. */
+	wait_queue_head_t idle_wq;
+	/** @results_lock: protects @completed and @results. */
+	spinlock_t results_lock;
+	/** @completed: last finished EXEC seqno.  @results_lock. */
+	u64 completed;
+	/** @results: last %SGPU_JOB_HISTORY results.  @results_lock. */
+	struct sgpu_job_result results[SGPU_JOB_HISTORY];
+	/** @wait_wq: woken when @completed advances. */
+	wait_queue_head_t wait_wq;
+	/** @validate_job: EXEC being validated.  @lock (write). */
+	struct sgpu_job *validate_job;
+	/** @dev_link: on &sgpu_device.vms.  &sgpu_device.vms_lock. */
+	struct list_head dev_link;
+	/** @stats: SGPU_VM_* counters kept by the driver.  Atomic. */
+	atomic64_t stats[SGPU_VM_COUNT];
+};
+
+static inline struct sgpu_vm *to_sgpu_vm(struct drm_gpuvm *gpuvm)
+{
+	return container_of(gpuvm, struct sgpu_vm, gpuvm);
+}
+
+static inline void sgpu_vm_get(struct sgpu_vm *vm)
+{
+	drm_gpuvm_get(&vm->gpuvm);
+}
+
+static inline void sgpu_vm_put(struct sgpu_vm *vm)
+{
+	drm_gpuvm_put(&vm->gpuvm);
+}
+
+static inline void sgpu_vm_stat_add(struct sgpu_vm *vm, unsigned int c,
+				    s64 n)
+{
+	atomic64_add(n, &vm->stats[c]);
+}
+
+/**
+ * struct sgpu_ubo - a userptr BO
+ *
+ * Private to its VM: it shares the VM's dma_resv, so drm_gpuvm treats it as
+ * a VM-local object.  Holds a reference on the VM.
+ */
+struct sgpu_ubo {
+	/** @base: the GEM object, resv = the VM's resv. */
+	struct drm_gem_object base;
+	/** @vm: the VM it belongs to (referenced).  Constant. */
+	struct sgpu_vm *vm;
+	/** @range: the mirrored user range, domain = @vm's. */
+	struct uptr_range range;
+	/** @flags: SGPU_USERPTR_* as resolved at creation.  Constant. */
+	u32 flags;
+	/** @mappings: &sgpu_mapping.bo_link of live mappings.  Domain lock. */
+	struct list_head mappings;
+	/** @inval_link: on &sgpu_vm.invalidated.  Domain lock. */
+	struct list_head inval_link;
+	/** @repin_link: on an EXEC's repin list.  &sgpu_vm.lock. */
+	struct list_head repin_link;
+	/** @reach_link: on an EXEC's list of reached BOs.  &sgpu_vm.lock. */
+	struct list_head reach_link;
+	/** @invalidations: notifier callbacks that zapped.  Atomic. */
+	atomic64_t invalidations;
+	/** @repins: revalidations by EXEC.  Atomic. */
+	atomic64_t repins;
+	/** @faults: GPU faults serviced.  Atomic. */
+	atomic64_t faults;
+	/** @migrated: pages moved to device memory.  Atomic. */
+	atomic64_t migrated;
+	/** @nmappings: live mappings.  Atomic. */
+	atomic64_t nmappings;
+};
+
+/**
+ * struct sgpu_mapping - a GPU VA mapping of a BO
+ *
+ * Holds a reference on its BO until freed; freed only after the page-table
+ * update that removed it ran, so the BO's pages outlive every PTE.
+ */
+struct sgpu_mapping {
+	/** @va: the drm_gpuva, in the VM's tree while mapped. */
+	struct drm_gpuva va;
+	/** @bo_link: on &sgpu_ubo.mappings (userptr).  Domain lock. */
+	struct list_head bo_link;
+	/** @job_link: on a job's list of removed mappings. */
+	struct list_head job_link;
+	/** @read_only: PTEs without write permission.  Constant. */
+	bool read_only;
+	/** @zap_addr: once removed: first GPU VA whose PTEs the job zaps. */
+	u64 zap_addr;
+	/** @zap_range: once removed: bytes to zap. */
+	u64 zap_range;
+};
+
+static inline struct sgpu_mapping *to_mapping(struct drm_gpuva *va)
+{
+	return container_of(va, struct sgpu_mapping, va);
+}
+
+/**
+ * struct sgpu_pt_op - a page-table update carried by a job
+ */
+struct sgpu_pt_op {
+	/** @link: on &sgpu_job.pt_ops. */
+	struct list_head link;
+	/** @va: first GPU VA. */
+	u64 va;
+	/** @npages: number of 4 KiB pages. */
+	u64 npages;
+	/** @entries: &uptr_entry_t per page to map, NULL to zap. */
+	uptr_entry_t *entries;
+	/** @read_only: map without write permission. */
+	bool read_only;
+	/** @userptr: large leaves need a covering uptr entry order. */
+	bool userptr;
+	/** @ubo: userptr rebind: the BO whose entries fill @entries. */
+	struct sgpu_ubo *ubo;
+	/** @uaddr: userptr rebind: user address of @va. */
+	unsigned long uaddr;
+};
+
+enum sgpu_job_kind {
+	SGPU_JOB_BIND,
+	SGPU_JOB_EXEC,
+};
+
+/**
+ * struct sgpu_job - a VM_BIND operation or an EXEC
+ */
+struct sgpu_job {
+	/** @base: drm_sched job (binds, fence-mode EXEC). */
+	struct drm_sched_job base;
+	/** @vm: the VM (referenced). */
+	struct sgpu_vm *vm;
+	/** @kind: bind or exec. */
+	enum sgpu_job_kind kind;
+	/** @fault_mode: runs on &sgpu_vm.fault_wq, not on drm_sched. */
+	bool fault_mode;
+	/** @ran: the engine executed (or cancelled) the job. */
+	bool ran;
+	/** @hw: engine completion of a drm_sched job, set up by run_job. */
+	struct sgpu_hw_fence *hw;
+	/** @hw_inited: @hw was initialised (and is reference counted). */
+	bool hw_inited;
+	/** @sched_inited: @base needs drm_sched_job_cleanup(). */
+	bool sched_inited;
+	/** @work: engine execution. */
+	struct work_struct work;
+	/** @cleanup: deferred release on &sgpu_device.cleanup_wq. */
+	struct work_struct cleanup;
+	/** @pt_ops: page-table updates run before the commands, in order. */
+	struct list_head pt_ops;
+	/** @removed: mappings released after the job finished. */
+	struct list_head removed;
+	/** @seqno: EXEC sequence number. */
+	u64 seqno;
+	/** @cmds: EXEC commands. */
+	struct drm_sgpu_cmd *cmds;
+	/** @num_cmds: number of @cmds. */
+	u32 num_cmds;
+	/** @in_fences: fault mode: fences to wait for before running. */
+	struct dma_fence **in_fences;
+	/** @num_in_fences: number of @in_fences. */
+	u32 num_in_fences;
+	/** @status: 0 or negative errno. */
+	int status;
+	/** @fail_cmd: failing command. */
+	u32 fail_cmd;
+	/** @fail_addr: failing GPU VA. */
+	u64 fail_addr;
+};
+
+/* sgpu_drv.c */
+extern int sgpu_default_backend;
+struct sgpu_vm *sgpu_vm_lookup(struct drm_file *file, u32 id);
+int sgpu_copy_syncs(struct drm_file *file, u64 uptr, u32 count,
+		    struct dma_fence ***fences);
+void sgpu_put_fences(struct dma_fence **fences, u32 count);
+
+/* sgpu_vm.c */
+struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode);
+void sgpu_vm_close(struct sgpu_vm *vm);
+void sgpu_mapping_free(struct sgpu_mapping *m);
+int sgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
+		       struct drm_file *file);
+void sgpu_vm_query(struct sgpu_vm *vm, u64 *v);
+
+/* sgpu_bo.c */
+bool sgpu_is_ubo(struct drm_gem_object *obj);
+static inline struct sgpu_ubo *to_ubo(struct drm_gem_object *obj)
+{
+	return container_of(obj, struct sgpu_ubo, base);
+}
+
+struct drm_gem_object *sgpu_gem_create_object(struct drm_device *drm,
+					      size_t size);
+int sgpu_bo_create_ioctl(struct drm_device *drm, void *data,
+			 struct drm_file *file);
+int sgpu_bo_mmap_offset_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file);
+int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file);
+int sgpu_ubo_check_owner(struct sgpu_ubo *ubo);
+unsigned int sgpu_ubo_populate_flags(struct sgpu_ubo *ubo);
+int sgpu_shmem_entries(struct drm_gem_object *obj, u64 offset, u64 npages,
+		       uptr_entry_t *entries);
+void sgpu_bo_query(struct drm_gem_object *obj, u64 *v);
+
+/* sgpu_pt.c */
+int sgpu_pt_init(struct sgpu_vm *vm);
+void sgpu_pt_fini(struct sgpu_vm *vm);
+int sgpu_pt_prepare(struct sgpu_vm *vm, u64 va, u64 size);
+void sgpu_pt_map(struct sgpu_vm *vm, u64 va, u64 npages,
+		 const uptr_entry_t *entries, bool read_only, bool userptr);
+void sgpu_pt_zap(struct sgpu_vm *vm, u64 va, u64 size);
+
+/**
+ * struct sgpu_xlate - result of a GPU VA translation
+ */
+struct sgpu_xlate {
+	/** @addr: DMA address, or device-private physical address. */
+	u64 addr;
+	/** @bytes: bytes from @addr to the end of the leaf. */
+	u64 bytes;
+	/** @devpriv: @addr is a device-private page. */
+	bool devpriv;
+};
+
+int sgpu_pt_translate(struct sgpu_vm *vm, u64 va, bool write,
+		      struct sgpu_xlate *x);
+
+/* sgpu_job.c */
+extern const struct drm_sched_backend_ops sgpu_sched_ops;
+struct sgpu_job *sgpu_job_alloc(struct sgpu_vm *vm, enum sgpu_job_kind kind);
+void sgpu_job_free(struct sgpu_job *job);
+int sgpu_job_sched_init(struct sgpu_job *job, struct drm_file *file,
+			struct dma_fence **fences, u32 count);
+struct sgpu_pt_op *sgpu_job_add_pt_op(struct sgpu_job *job, u64 va,
+				      u64 npages, uptr_entry_t *entries,
+				      bool read_only, bool userptr);
+int sgpu_exec_ioctl(struct drm_device *drm, void *data,
+		    struct drm_file *file);
+int sgpu_wait_ioctl(struct drm_device *drm, void *data,
+		    struct drm_file *file);
+
+/* sgpu_devmem.c */
+int sgpu_devmem_init(struct sgpu_device *sdev, unsigned long size);
+void sgpu_devmem_fini(struct sgpu_device *sdev);
+void *sgpu_devmem_vaddr(struct sgpu_device *sdev, u64 phys);
+u64 sgpu_devmem_pages(struct sgpu_device *sdev, bool used);
+int sgpu_migrate_ioctl(struct drm_device *drm, void *data,
+		       struct drm_file *file);
+
+#endif /* _SGPU_DRV_H_ */

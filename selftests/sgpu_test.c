@@ -1,0 +1,1265 @@
+// SPDX-License-Identifier: GPL-2.0
+/**
+ * DOC: sgpu selftests
+ *
+ * Drives the sgpu software GPU (drm/sgpu.ko, docs/uapi.rst) from user
+ * space.  The fixture ``sgpu`` has one variant per VM mode x userptr
+ * backend (fence_pin, fence_fault, fault_pin, fault_fault); every test of
+ * it creates a VM of the mode, userptr BOs of the backend and shmem BOs,
+ * binds them, runs engine jobs and checks the data from the CPU side.
+ * The teardown checks that the device's live object counters, the pinned
+ * pages and the device memory in use are back at their starting values.
+ *
+ * The fixture ``bad`` checks the argument validation of every ioctl.
+ *
+ * Copyright (c) 2026 The uptr authors
+ */
+
+#define _GNU_SOURCE
+#include "kselftest_harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <drm/drm.h>
+#include <drm/sgpu_drm.h>
+
+#define PAGE		4096UL
+#define TWOMEG		(2UL << 20)
+#define VA(n)		(SGPU_VA_START + ((__u64)(n) << 24))	/* 16 MiB slots */
+#define WAIT_NS		(60LL * 1000 * 1000 * 1000)
+
+/* A check in a forked child: report and exit non-zero. */
+#define CHILD_CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "child %s:%d: %s failed (errno %d)\n",	\
+			__FILE__, __LINE__, #cond, errno);		\
+		_exit(1);						\
+	}								\
+} while (0)
+
+/* Each helper returns 0 or -errno. */
+static int ioc(int fd, unsigned long req, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, req, arg);
+	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
+	return ret ? -errno : 0;
+}
+
+static int sgpu_open(void)
+{
+	char path[64], name[16];
+	struct drm_version v;
+	int i, fd;
+
+	for (i = 128; i < 192; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(&v, 0, sizeof(v));
+		memset(name, 0, sizeof(name));
+		v.name = name;
+		v.name_len = sizeof(name) - 1;
+		if (!ioc(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "sgpu"))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+static int vm_create(int fd, __u32 mode, __u32 *vm)
+{
+	struct drm_sgpu_vm_create c = { .flags = mode };
+	int ret = ioc(fd, DRM_IOCTL_SGPU_VM_CREATE, &c);
+
+	*vm = c.vm_id;
+	return ret;
+}
+
+static int vm_destroy(int fd, __u32 vm)
+{
+	struct drm_sgpu_vm_destroy d = { .vm_id = vm };
+
+	return ioc(fd, DRM_IOCTL_SGPU_VM_DESTROY, &d);
+}
+
+static int bo_create(int fd, __u64 size, __u32 *handle)
+{
+	struct drm_sgpu_bo_create c = { .size = size };
+	int ret = ioc(fd, DRM_IOCTL_SGPU_BO_CREATE, &c);
+
+	*handle = c.handle;
+	return ret;
+}
+
+static void *bo_mmap(int fd, __u32 handle, __u64 size)
+{
+	struct drm_sgpu_bo_mmap_offset o = { .handle = handle };
+	void *p;
+
+	if (ioc(fd, DRM_IOCTL_SGPU_BO_MMAP_OFFSET, &o))
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, o.offset);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int gem_close(int fd, __u32 handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	return ioc(fd, DRM_IOCTL_GEM_CLOSE, &c);
+}
+
+static int userptr(int fd, __u32 vm, void *addr, __u64 size, __u32 flags,
+		   __u32 *handle)
+{
+	struct drm_sgpu_userptr_create c = {
+		.addr = (uintptr_t)addr,
+		.size = size,
+		.vm_id = vm,
+		.flags = flags,
+	};
+	int ret = ioc(fd, DRM_IOCTL_SGPU_USERPTR_CREATE, &c);
+
+	*handle = c.handle;
+	return ret;
+}
+
+static __u32 syncobj_create(int fd)
+{
+	struct drm_syncobj_create c = { };
+
+	if (ioc(fd, DRM_IOCTL_SYNCOBJ_CREATE, &c))
+		return 0;
+	return c.handle;
+}
+
+static void syncobj_destroy(int fd, __u32 h)
+{
+	struct drm_syncobj_destroy d = { .handle = h };
+
+	ioc(fd, DRM_IOCTL_SYNCOBJ_DESTROY, &d);
+}
+
+static int syncobj_wait(int fd, __u32 h)
+{
+	struct timespec ts;
+	struct drm_syncobj_wait w = {
+		.handles = (uintptr_t)&h,
+		.count_handles = 1,
+	};
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w.timeout_nsec = ts.tv_sec * 1000000000LL + ts.tv_nsec + WAIT_NS;
+	return ioc(fd, DRM_IOCTL_SYNCOBJ_WAIT, &w);
+}
+
+/* A bind that waits for its page-table update. */
+static int bind_op(int fd, __u32 vm, __u32 op, __u32 handle, __u64 offset,
+		   __u64 va, __u64 range, __u32 flags)
+{
+	struct drm_sgpu_vm_bind b = {
+		.vm_id = vm,
+		.op = op,
+		.flags = flags,
+		.handle = handle,
+		.bo_offset = offset,
+		.addr = va,
+		.range = range,
+	};
+	int ret;
+
+	b.out_sync = syncobj_create(fd);
+	if (!b.out_sync)
+		return -ENOMEM;
+	ret = ioc(fd, DRM_IOCTL_SGPU_VM_BIND, &b);
+	if (!ret)
+		ret = syncobj_wait(fd, b.out_sync);
+	syncobj_destroy(fd, b.out_sync);
+	return ret;
+}
+
+static int map(int fd, __u32 vm, __u32 handle, __u64 va, __u64 size)
+{
+	return bind_op(fd, vm, SGPU_BIND_MAP, handle, 0, va, size, 0);
+}
+
+static int unmap(int fd, __u32 vm, __u64 va, __u64 size)
+{
+	return bind_op(fd, vm, SGPU_BIND_UNMAP, 0, 0, va, size, 0);
+}
+
+static int exec(int fd, __u32 vm, struct drm_sgpu_cmd *cmds, __u32 n,
+		__u64 *seqno)
+{
+	struct drm_sgpu_exec e = {
+		.vm_id = vm,
+		.cmds = (uintptr_t)cmds,
+		.num_cmds = n,
+	};
+	int ret = ioc(fd, DRM_IOCTL_SGPU_EXEC, &e);
+
+	*seqno = e.seqno;
+	return ret;
+}
+
+static int wait_job(int fd, __u32 vm, __u64 seqno, struct drm_sgpu_wait *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->vm_id = vm;
+	w->seqno = seqno;
+	w->timeout_ns = WAIT_NS;
+	return ioc(fd, DRM_IOCTL_SGPU_WAIT, w);
+}
+
+/*
+ * Submit and wait.  Returns the EXEC errno, or else the WAIT errno, or
+ * else the job status; @w (optional) gets the WAIT result.
+ */
+static int run(int fd, __u32 vm, struct drm_sgpu_cmd *cmds, __u32 n,
+	       struct drm_sgpu_wait *w)
+{
+	struct drm_sgpu_wait tmp;
+	__u64 seqno;
+	int ret;
+
+	if (!w)
+		w = &tmp;
+	ret = exec(fd, vm, cmds, n, &seqno);
+	if (ret)
+		return ret;
+	ret = wait_job(fd, vm, seqno, w);
+	return ret ? ret : w->status;
+}
+
+static __u64 query(int fd, __u32 type, __u32 id, unsigned int idx)
+{
+	__u64 v[32] = { };
+	struct drm_sgpu_query q = {
+		.type = type,
+		.id = id,
+		.values = (uintptr_t)v,
+		.count = 32,
+	};
+
+	if (ioc(fd, DRM_IOCTL_SGPU_QUERY, &q) || idx >= q.count)
+		return ~0ULL;
+	return v[idx];
+}
+
+static struct drm_sgpu_cmd cmd_copy(__u64 src, __u64 dst, __u64 size)
+{
+	return (struct drm_sgpu_cmd){ .op = SGPU_CMD_COPY, .src = src,
+				      .dst = dst, .size = size };
+}
+
+static struct drm_sgpu_cmd cmd_fill(__u64 dst, __u64 size, __u32 value)
+{
+	return (struct drm_sgpu_cmd){ .op = SGPU_CMD_FILL, .dst = dst,
+				      .size = size, .value = value };
+}
+
+static struct drm_sgpu_cmd cmd_compare(__u64 a, __u64 b, __u64 size,
+				       __u64 result)
+{
+	return (struct drm_sgpu_cmd){ .op = SGPU_CMD_COMPARE, .src = a,
+				      .dst = b, .size = size,
+				      .result = result };
+}
+
+static struct drm_sgpu_cmd cmd_checksum(__u64 src, __u64 size, __u64 result)
+{
+	return (struct drm_sgpu_cmd){ .op = SGPU_CMD_CHECKSUM, .src = src,
+				      .size = size, .result = result };
+}
+
+static struct drm_sgpu_cmd cmd_inc(__u64 dst, __u64 value, __u64 result)
+{
+	return (struct drm_sgpu_cmd){ .op = SGPU_CMD_ATOMIC_INC, .dst = dst,
+				      .size = 8, .value = value,
+				      .result = result };
+}
+
+static __u64 fnv1a(const void *p, size_t n)
+{
+	const unsigned char *x = p;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	while (n--) {
+		h ^= *x++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void pattern(void *p, size_t size, __u32 seed)
+{
+	__u32 *w = p;
+	size_t i;
+
+	for (i = 0; i < size / 4; i++)
+		w[i] = (i + seed) * 2654435761u;
+}
+
+static bool check_pattern(const void *p, size_t size, __u32 seed)
+{
+	const __u32 *w = p;
+	size_t i;
+
+	for (i = 0; i < size / 4; i++)
+		if (w[i] != (__u32)((i + seed) * 2654435761u))
+			return false;
+	return true;
+}
+
+static void *anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Counters that must come back to where they were: leak checks. */
+static const unsigned int baseline_idx[] = {
+	SGPU_DEV_LIVE_VMS, SGPU_DEV_LIVE_BOS, SGPU_DEV_LIVE_USERPTR_BOS,
+	SGPU_DEV_LIVE_MAPPINGS, SGPU_DEV_LIVE_JOBS, SGPU_DEV_PINNED_PAGES,
+	SGPU_DEV_DEVMEM_USED,
+};
+
+struct baseline {
+	__u64 v[ARRAY_SIZE(baseline_idx)];
+};
+
+static void baseline_take(int fd, struct baseline *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(baseline_idx); i++)
+		b->v[i] = query(fd, SGPU_QUERY_DEVICE, 0, baseline_idx[i]);
+}
+
+/* Index of the first counter that differs, or -1. */
+static int baseline_diff(int fd, const struct baseline *b)
+{
+	struct baseline now;
+	unsigned int i, tries;
+
+	/* Device pages are freed by the last put of the CPU page. */
+	for (tries = 0; tries < 100; tries++) {
+		baseline_take(fd, &now);
+		for (i = 0; i < ARRAY_SIZE(baseline_idx); i++)
+			if (now.v[i] != b->v[i])
+				break;
+		if (i == ARRAY_SIZE(baseline_idx))
+			return -1;
+		usleep(10000);
+	}
+	return baseline_idx[i];
+}
+
+/* -------------------------------------------------------------------- */
+
+FIXTURE(sgpu) {
+	int fd;		/* the file the test uses */
+	int qfd;	/* a second file: device counters after fd closed */
+	__u32 vm;
+	__u32 backend;	/* SGPU_USERPTR_BACKEND_* */
+	struct baseline base;
+};
+
+FIXTURE_VARIANT(sgpu) {
+	__u32 mode;
+	__u32 backend;
+};
+
+FIXTURE_VARIANT_ADD(sgpu, fence_pin) {
+	.mode = SGPU_VM_MODE_FENCE,
+	.backend = SGPU_USERPTR_BACKEND_PIN,
+};
+
+FIXTURE_VARIANT_ADD(sgpu, fence_fault) {
+	.mode = SGPU_VM_MODE_FENCE,
+	.backend = SGPU_USERPTR_BACKEND_FAULT,
+};
+
+FIXTURE_VARIANT_ADD(sgpu, fault_pin) {
+	.mode = SGPU_VM_MODE_FAULT,
+	.backend = SGPU_USERPTR_BACKEND_PIN,
+};
+
+FIXTURE_VARIANT_ADD(sgpu, fault_fault) {
+	.mode = SGPU_VM_MODE_FAULT,
+	.backend = SGPU_USERPTR_BACKEND_FAULT,
+};
+
+FIXTURE_SETUP(sgpu)
+{
+	self->qfd = sgpu_open();
+	if (self->qfd < 0)
+		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
+	baseline_take(self->qfd, &self->base);
+	self->fd = sgpu_open();
+	ASSERT_GE(self->fd, 0);
+	self->backend = variant->backend;
+	ASSERT_EQ(0, vm_create(self->fd, variant->mode, &self->vm));
+	ASSERT_NE(0, self->vm);
+	ASSERT_EQ(variant->mode,
+		  query(self->fd, SGPU_QUERY_VM, self->vm, SGPU_VM_MODE));
+}
+
+FIXTURE_TEARDOWN(sgpu)
+{
+	if (self->qfd < 0)
+		return;
+	if (self->fd >= 0)
+		close(self->fd);
+	EXPECT_EQ(-1, baseline_diff(self->qfd, &self->base));
+	close(self->qfd);
+}
+
+/* Userptr -> shmem -> userptr copies, checked from the CPU. */
+TEST_F(sgpu, copy)
+{
+	const size_t size = 256 * 1024;
+	__u32 ubo, sbo, ubo2;
+	struct drm_sgpu_cmd c[2];
+	char *src, *dst, *shm;
+
+	src = anon(size);
+	dst = anon(size);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	pattern(src, size, 1);
+	memset(dst, 0, size);
+
+	ASSERT_EQ(0, userptr(self->fd, self->vm, src, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, userptr(self->fd, self->vm, dst, size, self->backend,
+			     &ubo2));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo2, VA(3), size));
+
+	c[0] = cmd_copy(VA(1), VA(2), size);
+	c[1] = cmd_copy(VA(2) + 1, VA(3) + 1, size - 1);
+	ASSERT_EQ(0, run(self->fd, self->vm, c, 2, NULL));
+	EXPECT_TRUE(check_pattern(shm, size, 1));
+	EXPECT_EQ(0, dst[0]);
+	EXPECT_EQ(0, memcmp(src + 1, dst + 1, size - 1));
+
+	/* The CPU writes, the GPU sees it. */
+	pattern(src, size, 7);
+	c[0] = cmd_copy(VA(1), VA(3), size);
+	ASSERT_EQ(0, run(self->fd, self->vm, c, 1, NULL));
+	EXPECT_TRUE(check_pattern(dst, size, 7));
+
+	if (variant->mode == SGPU_VM_MODE_FAULT) {
+		EXPECT_LT(0, query(self->fd, SGPU_QUERY_VM, self->vm,
+				   SGPU_VM_GPU_FAULTS));
+	} else {
+		EXPECT_EQ(0, query(self->fd, SGPU_QUERY_VM, self->vm,
+				   SGPU_VM_GPU_FAULTS));
+	}
+	munmap(shm, size);
+}
+
+/* FILL, COMPARE, CHECKSUM and ATOMIC_INC with results in a shmem BO. */
+TEST_F(sgpu, fill_compare_checksum_atomic)
+{
+	const size_t size = 64 * 1024;
+	__u64 *res, expect;
+	struct drm_sgpu_cmd c[6];
+	__u32 ubo, rbo;
+	char *buf;
+
+	buf = anon(2 * size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, 2 * size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, 2 * size,
+			     self->backend, &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, PAGE, &rbo));
+	res = bo_mmap(self->fd, rbo, PAGE);
+	ASSERT_NE(NULL, res);
+	memset(res, 0xff, PAGE);
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), 2 * size));
+	ASSERT_EQ(0, map(self->fd, self->vm, rbo, VA(2), PAGE));
+
+	c[0] = cmd_fill(VA(1), size, 0xdeadbeef);
+	c[1] = cmd_fill(VA(1) + size, size, 0xdeadbeef);
+	c[2] = cmd_compare(VA(1), VA(1) + size, size, VA(2));
+	c[3] = cmd_fill(VA(1) + size + 1000, 4, 0x12345678);
+	c[4] = cmd_compare(VA(1), VA(1) + size, size, VA(2) + 8);
+	c[5] = cmd_checksum(VA(1), 2 * size, VA(2) + 16);
+	ASSERT_EQ(0, run(self->fd, self->vm, c, 6, NULL));
+	EXPECT_EQ(0xdeadbeef, *(__u32 *)(buf + 4));
+	EXPECT_EQ(0x12345678, *(__u32 *)(buf + size + 1000));
+	EXPECT_EQ(0, res[0]);
+	/* first difference: the low byte of 0x12345678 vs 0xef */
+	EXPECT_EQ(1000 + 1, res[1]);
+	EXPECT_EQ(fnv1a(buf, 2 * size), res[2]);
+
+	*(__u64 *)(buf + 64) = 40;
+	c[0] = cmd_inc(VA(1) + 64, 2, VA(2) + 24);
+	c[1] = cmd_inc(VA(1) + 64, 3, 0);
+	ASSERT_EQ(0, run(self->fd, self->vm, c, 2, NULL));
+	expect = 45;
+	EXPECT_EQ(expect, *(__u64 *)(buf + 64));
+	EXPECT_EQ(40, res[3]);
+	munmap(res, PAGE);
+}
+
+/*
+ * The CPU replaces the pages behind a userptr (MADV_DONTNEED): fence mode
+ * revalidates the BO at the next EXEC (repin), fault mode faults again.
+ */
+TEST_F(sgpu, invalidate_revalidate)
+{
+	const size_t size = 128 * 1024;
+	struct drm_sgpu_cmd c;
+	__u32 ubo, sbo;
+	__u64 inval;
+	char *buf, *shm;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	pattern(buf, size, 3);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+
+	c = cmd_copy(VA(1), VA(2), size);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_TRUE(check_pattern(shm, size, 3));
+
+	ASSERT_EQ(0, madvise(buf, size, MADV_DONTNEED));
+	inval = query(self->fd, SGPU_QUERY_BO, ubo, SGPU_BO_INVALIDATIONS);
+	EXPECT_LT(0, inval);
+	pattern(buf, size, 4);
+
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_TRUE(check_pattern(shm, size, 4));
+	if (variant->mode == SGPU_VM_MODE_FENCE) {
+		EXPECT_LT(0, query(self->fd, SGPU_QUERY_BO, ubo,
+				   SGPU_BO_REPINS));
+	} else {
+		EXPECT_LT(0, query(self->fd, SGPU_QUERY_BO, ubo,
+				   SGPU_BO_GPU_FAULTS));
+	}
+	munmap(shm, size);
+}
+
+/*
+ * After munmap the next job touching the range fails with -EFAULT: at
+ * EXEC in fence mode, as an unrecoverable fault in fault mode.  No stale
+ * page is written: memory mapped again at the address stays untouched.
+ */
+TEST_F(sgpu, munmap_then_exec)
+{
+	const size_t size = 64 * 1024;
+	struct drm_sgpu_wait w;
+	struct drm_sgpu_cmd c;
+	__u32 ubo, sbo;
+	__u64 seqno;
+	char *buf, *again;
+	int ret;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 1, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	c = cmd_copy(VA(2), VA(1), size);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+
+	ASSERT_EQ(0, munmap(buf, size));
+	ret = exec(self->fd, self->vm, &c, 1, &seqno);
+	if (variant->mode == SGPU_VM_MODE_FENCE) {
+		EXPECT_EQ(-EFAULT, ret);
+	} else {
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(0, wait_job(self->fd, self->vm, seqno, &w));
+		EXPECT_EQ(-EFAULT, w.status);
+		EXPECT_EQ(0, w.cmd_index);
+		EXPECT_EQ(VA(1), w.fault_addr);
+		EXPECT_LT(0, query(self->fd, SGPU_QUERY_VM, self->vm,
+				   SGPU_VM_FATAL_FAULTS));
+	}
+
+	/* New memory at the same address: the BO follows it. */
+	again = mmap(buf, size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (again == buf) {
+		memset(again, 7, size);
+		c = cmd_fill(VA(2), size, 0x05050505);
+		ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+		EXPECT_EQ(7, again[0]);
+		c = cmd_copy(VA(2), VA(1), size);
+		ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+		EXPECT_EQ(5, again[size - 1]);
+		munmap(again, size);
+	}
+}
+
+struct race {
+	int fd;
+	__u32 vm;
+	__u64 src, dst, size;
+	bool stop;	/* __atomic accesses */
+	int submitted, failed;
+};
+
+static void *race_submitter(void *arg)
+{
+	struct race *r = arg;
+	struct drm_sgpu_cmd c[4];
+	struct drm_sgpu_wait w;
+	__u64 seqno;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		c[i] = cmd_copy(r->src, r->dst, r->size);
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		if (exec(r->fd, r->vm, c, 4, &seqno)) {
+			r->failed++;
+			continue;
+		}
+		r->submitted++;
+		if (wait_job(r->fd, r->vm, seqno, &w))
+			r->failed++;
+	}
+	return NULL;
+}
+
+/*
+ * munmap while jobs read the range: the notifier waits for the fences
+ * (fence mode) or zaps (fault mode) with mmap_lock held for writing.
+ * Neither may deadlock against the jobs.
+ */
+TEST_F(sgpu, munmap_races_jobs)
+{
+	const size_t size = 1024 * 1024;
+	struct race r = { .fd = self->fd, .vm = self->vm, .size = size };
+	pthread_t t;
+	__u32 ubo, sbo;
+	char *buf;
+	int i;
+
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	r.src = VA(1);
+	r.dst = VA(2);
+	for (i = 0; i < 3; i++) {
+		buf = anon(size);
+		ASSERT_NE(NULL, buf);
+		memset(buf, i, size);
+		ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size,
+				     self->backend, &ubo));
+		ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+		__atomic_store_n(&r.stop, false, __ATOMIC_RELAXED);
+		ASSERT_EQ(0, pthread_create(&t, NULL, race_submitter, &r));
+		usleep(20000 * (i + 1));
+		ASSERT_EQ(0, munmap(buf, size));
+		usleep(20000);
+		__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1), size));
+		ASSERT_EQ(0, gem_close(self->fd, ubo));
+	}
+	TH_LOG("%d jobs submitted, %d failed", r.submitted, r.failed);
+	EXPECT_LT(0, r.submitted);
+}
+
+/* Partial unmap splits a mapping; the hole faults, the rest works. */
+TEST_F(sgpu, split_mapping)
+{
+	const size_t size = 16 * PAGE;
+	struct drm_sgpu_wait w;
+	struct drm_sgpu_cmd c;
+	__u32 ubo;
+	char *buf;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1) + 4 * PAGE, 4 * PAGE));
+	EXPECT_EQ(2, query(self->fd, SGPU_QUERY_BO, ubo, SGPU_BO_MAPPINGS));
+	/* a double unmap finds nothing */
+	EXPECT_EQ(-ENOENT, unmap(self->fd, self->vm, VA(1) + 4 * PAGE,
+				 4 * PAGE));
+
+	c = cmd_fill(VA(1), 4 * PAGE, 0x11111111);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	c = cmd_fill(VA(1) + 8 * PAGE, 8 * PAGE, 0x22222222);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(0x11, buf[0]);
+	EXPECT_EQ(0, buf[4 * PAGE]);
+	EXPECT_EQ(0x22, buf[size - 1]);
+
+	c = cmd_fill(VA(1) + 3 * PAGE, 2 * PAGE, 0x33333333);
+	ASSERT_EQ(-EFAULT, run(self->fd, self->vm, &c, 1, &w));
+	EXPECT_EQ(VA(1) + 4 * PAGE, w.fault_addr);
+	EXPECT_EQ(0x33, buf[3 * PAGE]);
+	EXPECT_EQ(0, buf[4 * PAGE]);
+
+	/* Remap the hole at another offset of the BO. */
+	ASSERT_EQ(0, bind_op(self->fd, self->vm, SGPU_BIND_MAP, ubo, 12 * PAGE,
+			     VA(1) + 4 * PAGE, 4 * PAGE, 0));
+	c = cmd_fill(VA(1) + 4 * PAGE, 4 * PAGE, 0x44444444);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(0x44, buf[12 * PAGE]);
+	EXPECT_EQ(0, buf[4 * PAGE]);
+}
+
+/* Read-only BOs and mappings: the engine cannot write through them. */
+TEST_F(sgpu, read_only)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_wait w;
+	struct drm_sgpu_cmd c;
+	__u32 ro, rw;
+	char *a, *b;
+
+	a = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	b = anon(size);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, b);
+	memset(b, 9, size);
+	EXPECT_EQ(-EACCES, userptr(self->fd, self->vm, a, size,
+				   self->backend, &ro));
+	ASSERT_EQ(0, userptr(self->fd, self->vm, a, size,
+			     self->backend | SGPU_USERPTR_READ_ONLY, &ro));
+	EXPECT_EQ(-EACCES, map(self->fd, self->vm, ro, VA(1), size));
+	ASSERT_EQ(0, bind_op(self->fd, self->vm, SGPU_BIND_MAP, ro, 0, VA(1),
+			     size, SGPU_BIND_READ_ONLY));
+	ASSERT_EQ(0, userptr(self->fd, self->vm, b, size, self->backend, &rw));
+	ASSERT_EQ(0, map(self->fd, self->vm, rw, VA(2), size));
+
+	c = cmd_copy(VA(1), VA(2), size);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(0, b[0]);
+	c = cmd_copy(VA(2), VA(1), size);
+	EXPECT_EQ(-EACCES, run(self->fd, self->vm, &c, 1, &w));
+	EXPECT_EQ(VA(1), w.fault_addr);
+}
+
+/* A BO handle closed with live mappings stays usable through them. */
+TEST_F(sgpu, close_handle_with_mappings)
+{
+	const size_t size = 8 * PAGE;
+	struct drm_sgpu_cmd c;
+	__u32 ubo, sbo;
+	char *buf;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	ASSERT_EQ(0, gem_close(self->fd, ubo));
+	ASSERT_EQ(0, gem_close(self->fd, sbo));
+
+	c = cmd_fill(VA(2), size, 0x61616161);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	c = cmd_copy(VA(2), VA(1), size);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ('a', buf[size - 1]);
+	/* VM destroyed with live mappings (the file closes the rest). */
+	ASSERT_EQ(0, vm_destroy(self->fd, self->vm));
+	EXPECT_EQ(-ENOENT, vm_destroy(self->fd, self->vm));
+}
+
+/* Several VMs per file, of both modes; a userptr BO cannot cross VMs. */
+TEST_F(sgpu, two_vms)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_cmd c;
+	__u32 vm2, ubo, ubo2;
+	char *buf;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	ASSERT_EQ(0, vm_create(self->fd, variant->mode ^ SGPU_VM_MODE_FAULT,
+			       &vm2));
+	ASSERT_NE(self->vm, vm2);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, userptr(self->fd, vm2, buf, size, self->backend, &ubo2));
+	EXPECT_EQ(-EXDEV, map(self->fd, vm2, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, vm2, ubo2, VA(3), size));
+
+	c = cmd_fill(VA(1), PAGE, 0x01010101);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	c = cmd_fill(VA(3) + PAGE, PAGE, 0x02020202);
+	ASSERT_EQ(0, run(self->fd, vm2, &c, 1, NULL));
+	EXPECT_EQ(1, buf[0]);
+	EXPECT_EQ(2, buf[PAGE]);
+	/* The same VA is not mapped in the other VM. */
+	c = cmd_fill(VA(3), PAGE, 0);
+	EXPECT_EQ(-EFAULT, run(self->fd, self->vm, &c, 1, NULL));
+	ASSERT_EQ(0, vm_destroy(self->fd, vm2));
+	/* ubo2 outlives its VM as a handle, but is useless */
+	EXPECT_EQ(-ENOENT, map(self->fd, vm2, ubo2, VA(3), size));
+}
+
+/*
+ * Process exit with jobs in flight: a child submits and exits without
+ * waiting; everything is torn down (the teardown checks the counters).
+ */
+TEST_F(sgpu, exit_with_jobs_in_flight)
+{
+	const size_t size = 512 * 1024;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct drm_sgpu_cmd c[8];
+		__u32 vm, ubo, sbo;
+		__u64 seqno;
+		int fd, i;
+		char *buf;
+
+		fd = sgpu_open();
+		CHILD_CHECK(fd >= 0);
+		CHILD_CHECK(!vm_create(fd, variant->mode, &vm));
+		buf = anon(size);
+		CHILD_CHECK(buf);
+		memset(buf, 3, size);
+		CHILD_CHECK(!userptr(fd, vm, buf, size, self->backend, &ubo));
+		CHILD_CHECK(!bo_create(fd, size, &sbo));
+		CHILD_CHECK(!map(fd, vm, ubo, VA(1), size));
+		CHILD_CHECK(!map(fd, vm, sbo, VA(2), size));
+		for (i = 0; i < 8; i++)
+			c[i] = cmd_copy(VA(1), VA(2), size);
+		for (i = 0; i < 4; i++)
+			CHILD_CHECK(!exec(fd, vm, c, 8, &seqno));
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * fork: the child shares the DRM file but not the address space; the
+ * parent's userptr BOs are refused with -EPERM.  The parent keeps working.
+ */
+TEST_F(sgpu, fork_child_refused)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_cmd c;
+	__u32 ubo, sbo;
+	pid_t pid;
+	int status;
+	char *buf;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct drm_sgpu_migrate m = {
+			.handle = ubo, .size = size,
+		};
+		__u64 seqno;
+
+		c = cmd_fill(VA(1), size, 1);
+		CHILD_CHECK(exec(self->fd, self->vm, &c, 1, &seqno) == -EPERM);
+		CHILD_CHECK(map(self->fd, self->vm, ubo, VA(3), size) ==
+			    -EPERM);
+		CHILD_CHECK(ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m) ==
+			    -EPERM);
+		/* shmem BOs are fine */
+		c = cmd_fill(VA(2), size, 1);
+		CHILD_CHECK(!run(self->fd, self->vm, &c, 1, NULL));
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	c = cmd_fill(VA(1), size, 0x77777777);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(0x77, buf[size - 1]);
+}
+
+/*
+ * Device memory: migrate a userptr range to sgpu VRAM, run jobs on it,
+ * touch it from the CPU (migrate back), check the data at every step.
+ */
+TEST_F(sgpu, device_memory)
+{
+	const size_t size = 32 * PAGE;
+	struct drm_sgpu_migrate m = { .size = size };
+	struct drm_sgpu_cmd c[2];
+	__u64 cpu_mig, dev_pages;
+	__u32 ubo, sbo;
+	char *buf, *shm;
+
+	if (!query(self->fd, SGPU_QUERY_DEVICE, 0, SGPU_DEV_DEVMEM_PAGES))
+		SKIP(return, "no device memory");
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	pattern(buf, size, 11);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+
+	m.handle = ubo;
+	m.direction = SGPU_MIGRATE_TO_DEVICE;
+	ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+	EXPECT_EQ(size / PAGE, m.migrated);
+	EXPECT_EQ(size / PAGE, query(self->fd, SGPU_QUERY_DEVICE, 0,
+				     SGPU_DEV_DEVMEM_USED) -
+			       self->base.v[6]);
+	cpu_mig = query(self->fd, SGPU_QUERY_DEVICE, 0,
+			SGPU_DEV_CPU_MIGRATIONS);
+
+	/* The GPU reads and writes device memory (FAULT: in place). */
+	c[0] = cmd_copy(VA(1), VA(2), size);
+	c[1] = cmd_fill(VA(1) + PAGE, PAGE, 0x5a5a5a5a);
+	ASSERT_EQ(0, run(self->fd, self->vm, c, 2, NULL));
+	EXPECT_TRUE(check_pattern(shm, size, 11));
+	dev_pages = query(self->fd, SGPU_QUERY_BO, ubo, SGPU_BO_DEVICE_PAGES);
+	/* FAULT mirrors device pages, PIN migrates them back to pin. */
+	EXPECT_EQ(self->backend == SGPU_USERPTR_BACKEND_FAULT ?
+		  size / PAGE : 0, dev_pages);
+
+	/* The CPU migrates back on access and sees the GPU's writes. */
+	EXPECT_EQ(0x5a, (unsigned char)buf[PAGE + 7]);
+	EXPECT_TRUE(check_pattern(buf + 2 * PAGE, size - 2 * PAGE,
+				  2 * PAGE / 4 + 11));
+	if (self->backend == SGPU_USERPTR_BACKEND_FAULT) {
+		EXPECT_LT(cpu_mig, query(self->fd, SGPU_QUERY_DEVICE, 0,
+					 SGPU_DEV_CPU_MIGRATIONS));
+	}
+
+	/* Explicit round trip. */
+	m.direction = SGPU_MIGRATE_TO_DEVICE;
+	ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+	m.direction = SGPU_MIGRATE_TO_SYSTEM;
+	ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+	EXPECT_EQ(0x5a, (unsigned char)buf[PAGE]);
+	munmap(shm, size);
+}
+
+/* A 2 MiB THP behind a userptr is mapped with a 2 MiB GPU leaf. */
+TEST_F(sgpu, large_pte)
+{
+	const size_t size = TWOMEG;
+	struct drm_sgpu_cmd c;
+	__u32 ubo;
+	char *raw, *buf;
+
+	raw = anon(2 * size);
+	ASSERT_NE(NULL, raw);
+	buf = (char *)(((uintptr_t)raw + size - 1) & ~(size - 1));
+	if (madvise(buf, size, MADV_HUGEPAGE))
+		SKIP(return, "no THP");
+	memset(buf, 1, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(2), size));
+	c = cmd_fill(VA(2), size, 0x01020304);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(4, buf[0]);
+	EXPECT_EQ(1, buf[size - 1]);
+	TH_LOG("2M leaves %llu, 4K entries %llu",
+	       query(self->fd, SGPU_QUERY_VM, self->vm, SGPU_VM_PTE_2M),
+	       query(self->fd, SGPU_QUERY_VM, self->vm, SGPU_VM_PTE_4K));
+}
+
+/* -------------------------------------------------------------------- */
+
+FIXTURE(bad) {
+	int fd, qfd;
+	__u32 vm;
+	struct baseline base;
+};
+
+FIXTURE_SETUP(bad)
+{
+	self->qfd = sgpu_open();
+	if (self->qfd < 0)
+		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
+	baseline_take(self->qfd, &self->base);
+	self->fd = sgpu_open();
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, vm_create(self->fd, SGPU_VM_MODE_FENCE, &self->vm));
+}
+
+FIXTURE_TEARDOWN(bad)
+{
+	if (self->qfd < 0)
+		return;
+	close(self->fd);
+	EXPECT_EQ(-1, baseline_diff(self->qfd, &self->base));
+	close(self->qfd);
+}
+
+TEST_F(bad, vm_create_destroy)
+{
+	struct drm_sgpu_vm_destroy d = { .vm_id = self->vm, .pad = 1 };
+	__u32 vm;
+
+	EXPECT_EQ(-EINVAL, vm_create(self->fd, 2, &vm));
+	EXPECT_EQ(-EINVAL, vm_create(self->fd, ~0u, &vm));
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_VM_DESTROY, &d));
+	EXPECT_EQ(-ENOENT, vm_destroy(self->fd, 12345));
+	EXPECT_EQ(-ENOENT, vm_destroy(self->fd, 0));
+}
+
+TEST_F(bad, bo_create)
+{
+	struct drm_sgpu_bo_create c = { .size = PAGE, .flags = 1 };
+	__u32 h;
+
+	EXPECT_EQ(-EINVAL, bo_create(self->fd, 0, &h));
+	EXPECT_EQ(-EINVAL, bo_create(self->fd, 100, &h));
+	EXPECT_EQ(-EINVAL, bo_create(self->fd, 1ULL << 60, &h));
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_BO_CREATE, &c));
+}
+
+TEST_F(bad, userptr_create)
+{
+	struct drm_sgpu_userptr_create c = { };
+	char *buf = anon(4 * PAGE), *ro;
+	__u32 h, sbo;
+	void *shm;
+
+	ASSERT_NE(NULL, buf);
+	EXPECT_EQ(-EINVAL, userptr(self->fd, self->vm, buf, 0, 0, &h));
+	EXPECT_EQ(-EINVAL, userptr(self->fd, self->vm, buf + 1, PAGE, 0, &h));
+	EXPECT_EQ(-EINVAL, userptr(self->fd, self->vm, buf, PAGE + 1, 0, &h));
+	EXPECT_EQ(-EINVAL, userptr(self->fd, self->vm, buf, PAGE, 1 << 5, &h));
+	EXPECT_EQ(-EINVAL, userptr(self->fd, self->vm, buf, PAGE,
+				   SGPU_USERPTR_BACKEND_MASK, &h));
+	EXPECT_EQ(-EOVERFLOW, userptr(self->fd, self->vm,
+				      (void *)(-2 * PAGE), 4 * PAGE, 0, &h));
+	/* kernel addresses */
+	EXPECT_EQ(-EFAULT, userptr(self->fd, self->vm,
+				   (void *)0xffff888000000000ULL, PAGE, 0,
+				   &h));
+	/* a hole */
+	EXPECT_EQ(0, munmap(buf + 2 * PAGE, PAGE));
+	EXPECT_EQ(-EFAULT, userptr(self->fd, self->vm, buf, 4 * PAGE, 0, &h));
+	EXPECT_EQ(-ENOENT, userptr(self->fd, 999, buf, PAGE, 0, &h));
+	c.addr = (uintptr_t)buf;
+	c.size = PAGE;
+	c.vm_id = self->vm;
+	c.pad = 1;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_USERPTR_CREATE, &c));
+
+	/* read-only memory asked for write */
+	ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EACCES, userptr(self->fd, self->vm, ro, PAGE, 0, &h));
+
+	/* VM_PFNMAP: a mmapped shmem GEM object */
+	ASSERT_EQ(0, bo_create(self->fd, PAGE, &sbo));
+	shm = bo_mmap(self->fd, sbo, PAGE);
+	ASSERT_NE(NULL, shm);
+	EXPECT_EQ(-EOPNOTSUPP, userptr(self->fd, self->vm, shm, PAGE, 0, &h));
+	munmap(shm, PAGE);
+}
+
+TEST_F(bad, bind)
+{
+	char *buf = anon(4 * PAGE);
+	__u32 ubo, sbo, vm2, ubo2;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, 4 * PAGE,
+			     SGPU_USERPTR_BACKEND_PIN, &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, 4 * PAGE, &sbo));
+
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, 7, sbo, 0, VA(1), PAGE,
+				   0));
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 0,
+				   VA(1), PAGE, 1 << 4));
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 0,
+				   VA(1), 0, 0));
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 0,
+				   VA(1) + 1, PAGE, 0));
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 1,
+				   VA(1), PAGE, 0));
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 0,
+				   0, PAGE, 0));
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 0,
+				   SGPU_VA_END - PAGE, 2 * PAGE, 0));
+	EXPECT_EQ(-EOVERFLOW, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo,
+				      0, -PAGE, 2 * PAGE, 0));
+	EXPECT_EQ(-EOVERFLOW, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo,
+				      -PAGE, VA(1), 2 * PAGE, 0));
+	EXPECT_EQ(-ERANGE, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo,
+				   PAGE, VA(1), 4 * PAGE, 0));
+	EXPECT_EQ(-ENOENT, bind_op(self->fd, self->vm, SGPU_BIND_MAP, 9999, 0,
+				   VA(1), PAGE, 0));
+	EXPECT_EQ(-ENOENT, bind_op(self->fd, 999, SGPU_BIND_MAP, sbo, 0,
+				   VA(1), PAGE, 0));
+	EXPECT_EQ(-EINVAL, bind_op(self->fd, self->vm, SGPU_BIND_UNMAP, sbo, 0,
+				   VA(1), PAGE, 0));
+	EXPECT_EQ(-ENOENT, unmap(self->fd, self->vm, VA(1), PAGE));
+
+	/* userptr of another VM */
+	ASSERT_EQ(0, vm_create(self->fd, SGPU_VM_MODE_FAULT, &vm2));
+	ASSERT_EQ(0, userptr(self->fd, vm2, buf, 4 * PAGE, 0, &ubo2));
+	EXPECT_EQ(-EXDEV, map(self->fd, self->vm, ubo2, VA(1), PAGE));
+	EXPECT_EQ(0, map(self->fd, vm2, ubo2, VA(1), PAGE));
+	EXPECT_EQ(0, map(self->fd, vm2, sbo, VA(2), PAGE));
+
+	/* populate fails: nothing stays pinned (teardown checks) */
+	EXPECT_EQ(0, munmap(buf + PAGE, PAGE));
+	EXPECT_EQ(-EFAULT, map(self->fd, self->vm, ubo, VA(1), 4 * PAGE));
+	EXPECT_EQ(-ENOENT, unmap(self->fd, self->vm, VA(1), 4 * PAGE));
+}
+
+TEST_F(bad, exec)
+{
+	struct drm_sgpu_exec e = { .vm_id = self->vm };
+	struct drm_sgpu_cmd c[2];
+	__u64 seqno;
+	__u32 sbo;
+
+	ASSERT_EQ(0, bo_create(self->fd, PAGE, &sbo));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(1), PAGE));
+
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 0, &seqno));
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, SGPU_MAX_CMDS + 1,
+				&seqno));
+	EXPECT_EQ(-ENOENT, exec(self->fd, 999, c, 1, &seqno));
+	e.cmds = 8;
+	e.num_cmds = 1;
+	EXPECT_EQ(-EFAULT, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+	e.flags = 1;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+
+	c[0] = cmd_copy(VA(1), VA(1) + 8, 8);
+	c[0].op = 99;
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_copy(VA(1), VA(1) + 8, 0);
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_copy(VA(1), -8ULL, 16);
+	EXPECT_EQ(-EOVERFLOW, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_copy(VA(1), 0, 16);
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_fill(VA(1) + 1, 4, 0);
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_fill(VA(1), 4, 0);
+	c[0].value = 1ULL << 40;
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_inc(VA(1) + 4, 1, 0);
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_checksum(VA(1), 8, 0);
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_checksum(VA(1), 8, VA(1) + 3);
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+	c[0] = cmd_copy(VA(1), VA(1) + 8, 8);
+	c[0].flags = 1;
+	EXPECT_EQ(-EINVAL, exec(self->fd, self->vm, c, 1, &seqno));
+
+	/* an unmapped VA: the job fails, nothing else */
+	c[0] = cmd_fill(VA(1), 8, 1);
+	c[1] = cmd_copy(VA(1), VA(5), 8);
+	EXPECT_EQ(-EFAULT, run(self->fd, self->vm, c, 2, NULL));
+	EXPECT_LT(0, query(self->fd, SGPU_QUERY_VM, self->vm,
+			   SGPU_VM_JOBS_FAILED));
+}
+
+TEST_F(bad, wait_query_migrate_export)
+{
+	struct drm_sgpu_wait w = { .vm_id = self->vm, .seqno = 1 };
+	struct drm_sgpu_query q = { .type = 9 };
+	struct drm_sgpu_migrate m = { .size = PAGE };
+	struct drm_prime_handle p = { .flags = DRM_CLOEXEC };
+	char *buf = anon(PAGE);
+	__u32 ubo, sbo;
+
+	ASSERT_NE(NULL, buf);
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_WAIT, &w));
+	w.seqno = 0;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_WAIT, &w));
+	w.vm_id = 999;
+	EXPECT_EQ(-ENOENT, ioc(self->fd, DRM_IOCTL_SGPU_WAIT, &w));
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_QUERY, &q));
+	q.type = SGPU_QUERY_DEVICE;
+	q.id = 1;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_QUERY, &q));
+	q.type = SGPU_QUERY_BO;
+	q.id = 999;
+	EXPECT_EQ(-ENOENT, ioc(self->fd, DRM_IOCTL_SGPU_QUERY, &q));
+	q.type = SGPU_QUERY_DEVICE;
+	q.id = 0;
+	EXPECT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_QUERY, &q));
+	EXPECT_EQ(SGPU_DEV_COUNT, q.count);
+
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, PAGE, 0, &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, PAGE, &sbo));
+	m.handle = ubo;
+	m.direction = 5;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+	m.direction = SGPU_MIGRATE_TO_DEVICE;
+	m.offset = PAGE;
+	EXPECT_NE(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+	m.offset = 0;
+	m.handle = sbo;
+	EXPECT_NE(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+
+	/* userptr BOs cannot be exported or mmapped */
+	p.handle = ubo;
+	EXPECT_EQ(-EOPNOTSUPP, ioc(self->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p));
+	EXPECT_EQ(NULL, bo_mmap(self->fd, ubo, PAGE));
+	p.handle = sbo;
+	EXPECT_EQ(0, ioc(self->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p));
+	close(p.fd);
+}
+
+TEST_HARNESS_MAIN
