@@ -1025,6 +1025,7 @@ static void uptr_kunit_fault_window(struct kunit *test)
 	const unsigned long n = UPTR_KUNIT_NPAGES;
 	const unsigned long fault = uptr_kunit_page(priv, 9);
 	unsigned long ws, we, i, a, expect = 0, wrong = 0;
+	unsigned long got_mask = 0, want_mask = 0;
 	bool is_present[UPTR_KUNIT_NPAGES] = { };
 	uptr_entry_t e;
 
@@ -1061,11 +1062,15 @@ static void uptr_kunit_fault_window(struct kunit *test)
 		if (!!(e & UPTR_ENTRY_VALID) != want)
 			wrong++;
 		expect += want;
+		got_mask |= (unsigned long)!!(e & UPTR_ENTRY_VALID) << i;
+		want_mask |= (unsigned long)want << i;
 	}
 	/* A read fault on an absent anonymous page maps the zero page. */
 	e = uptr_range_entry(range, fault);
 	uptr_domain_unlock(&priv->domain);
-	KUNIT_EXPECT_EQ(test, wrong, 0);
+	KUNIT_EXPECT_EQ_MSG(test, wrong, 0,
+			    "valid %#lx, want %#lx, window %#lx-%#lx, buffer %#lx",
+			    got_mask, want_mask, ws, we, priv->addr);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
 					       UPTR_KUNIT_SIZE), expect);
 	KUNIT_EXPECT_TRUE(test, e & UPTR_ENTRY_VALID);
