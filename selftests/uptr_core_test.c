@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1073,6 +1074,245 @@ TEST_F(uptr, close_releases)
 	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
 	EXPECT_EQ(self->vmpin_start, vmpin_kb());
 	munmap(buf, size);
+}
+
+/* Two domains (two files) mirroring the same memory are independent. */
+TEST_F(uptr, two_domains)
+{
+	const unsigned long n = 8;
+	size_t size = n * page_size;
+	struct uptr_test_stats st1, st2;
+	__u64 h1 = 0, h2 = 0;
+	void *buf, *out;
+	int fd2;
+
+	buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, out);
+	fill(buf, size, 0xd000);
+	fd2 = uptr_open();
+	ASSERT_GE(fd2, 0);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0,
+				 &h1));
+	ASSERT_EQ(0, uptr_create(fd2, pg(buf, 2), 4 * page_size,
+				 variant->backend, 0, &h2));
+	ASSERT_EQ(0, uptr_populate(self->fd, h1, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	ASSERT_EQ(0, uptr_populate(fd2, h2, pg(buf, 2), 4 * page_size,
+				   UPTR_TEST_POPULATE_WRITE));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n + 4),
+		  uptr_pinned_total());
+
+	/* One zap, seen by both domains, each for its own part. */
+	ASSERT_EQ(0, madvise(pg(buf, 1), 2 * page_size, MADV_DONTNEED));
+	EXPECT_EQ(n - 2, uptr_valid(self->fd, h1, buf, size));
+	EXPECT_EQ(3, uptr_valid(fd2, h2, pg(buf, 2), 4 * page_size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st1));
+	ASSERT_EQ(0, uptr_stats(fd2, &st2));
+	ASSERT_EQ(1, st1.nlog);
+	ASSERT_EQ(1, st2.nlog);
+	EXPECT_EQ((uintptr_t)pg(buf, 1), st1.log[0].start);
+	EXPECT_EQ((uintptr_t)pg(buf, 3), st1.log[0].end);
+	EXPECT_EQ((uintptr_t)pg(buf, 2), st2.log[0].start);
+	EXPECT_EQ((uintptr_t)pg(buf, 3), st2.log[0].end);
+	EXPECT_EQ(n - 2, st1.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(3, st2.stats[UPTR_TEST_STAT_MAPPED]);
+
+	/* The device of one domain writes, the other domain's device reads. */
+	fill(out, page_size, 0xd100);
+	ASSERT_EQ(0, uptr_write(self->fd, h1, pg(buf, 4), page_size, out, 0));
+	memset(out, 0, page_size);
+	ASSERT_EQ(0, uptr_read(fd2, h2, pg(buf, 4), page_size, out, 0));
+	EXPECT_EQ(-1, check_fill(out, page_size, 0xd100));
+
+	/* Closing one domain leaves the other alone. */
+	ASSERT_EQ(0, close(fd2));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n - 2),
+		  uptr_pinned_total());
+	EXPECT_EQ(n - 2, uptr_valid(self->fd, h1, buf, size));
+	free(out);
+	munmap(buf, size);
+}
+
+/* Shared file memory (memfd): through another mapping, and hole punching. */
+TEST_F(uptr, memfd_shared)
+{
+	const unsigned long n = 4;
+	size_t size = n * page_size;
+	struct uptr_test_stats st;
+	void *a, *b, *out;
+	int mfd;
+	__u64 h = 0;
+
+	mfd = memfd_create("uptr_core_test", MFD_CLOEXEC);
+	ASSERT_GE(mfd, 0);
+	ASSERT_EQ(0, ftruncate(mfd, size));
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	out = malloc(size);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(NULL, out);
+	fill(a, size, 0xe000);
+
+	/* shmem needs no dirty tracking: writable long-term pins are fine. */
+	ASSERT_EQ(0, uptr_create(self->fd, a, size, variant->backend, 0, &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, a, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	ASSERT_EQ(0, uptr_read(self->fd, h, a, size, out, 0));
+	EXPECT_EQ(-1, check_fill(out, size, 0xe000));
+	fill(out, size, 0xe100);
+	ASSERT_EQ(0, uptr_write(self->fd, h, a, size, out, 0));
+	EXPECT_EQ(-1, check_fill(b, size, 0xe100));
+	fill(b, size, 0xe200);
+	ASSERT_EQ(0, uptr_read(self->fd, h, a, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(out, size, 0xe200));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+
+	/* Punching a hole unmaps the pages from every mapping. */
+	ASSERT_EQ(0, fallocate(mfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       page_size, 2 * page_size));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(a, 1), 2 * page_size));
+	EXPECT_EQ(2, uptr_valid(self->fd, h, a, size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_GE(st.stats[UPTR_TEST_STAT_INVALIDATIONS], 1);
+	EXPECT_EQ(2, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, 2),
+		  uptr_pinned_total());
+	ASSERT_EQ(0, uptr_read(self->fd, h, a, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_TRUE(all_zero(pg(out, 1), 2 * page_size));
+	EXPECT_EQ(-1, check_fill(out, page_size, 0xe200));
+	EXPECT_EQ(-1, check_fill_at(pg(out, 3), page_size, 0xe200,
+				    3 * page_size));
+	ASSERT_EQ(0, uptr_destroy(self->fd, h));
+	free(out);
+	munmap(a, size);
+	munmap(b, size);
+	close(mfd);
+}
+
+/* A hugetlb page mirrors as one order-9 block. */
+TEST_F_TIMEOUT(uptr, hugetlb, 60)
+{
+	const unsigned long n = TWOMEG / page_size;
+	unsigned long i, bad = 0;
+	__u64 h = 0, *e;
+	void *buf, *out;
+
+	buf = mmap(NULL, TWOMEG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (buf == MAP_FAILED)
+		SKIP(return, "no 2M hugetlb page (%s)", strerror(errno));
+	e = calloc(n, sizeof(*e));
+	out = malloc(TWOMEG);
+	ASSERT_NE(NULL, e);
+	ASSERT_NE(NULL, out);
+	fill(buf, TWOMEG, 0xf000);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, TWOMEG, variant->backend, 0,
+				 &h));
+	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, TWOMEG,
+				   UPTR_TEST_POPULATE_WRITE));
+	ASSERT_EQ(0, uptr_entries(self->fd, h, buf, TWOMEG, e));
+	for (i = 0; i < n; i++)
+		if (!(e[i] & UPTR_TEST_ENTRY_VALID) ||
+		    UPTR_TEST_ENTRY_ORDER(e[i]) != 9)
+			bad++;
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, TWOMEG, out, 0));
+	EXPECT_EQ(-1, check_fill(out, TWOMEG, 0xf000));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+	ASSERT_EQ(0, munmap(buf, TWOMEG));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, buf, TWOMEG));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	free(out);
+	free(e);
+}
+
+struct race_arg {
+	char *buf;
+	size_t size;
+	bool stop;
+	unsigned long rounds;
+};
+
+static void *race_zapper(void *p)
+{
+	struct race_arg *r = p;
+	unsigned long i = 0;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		size_t off = (i % (r->size / page_size)) * page_size;
+
+		madvise(r->buf + off, page_size, MADV_DONTNEED);
+		r->buf[off] = 1;
+		i++;
+	}
+	r->rounds = i;
+	return NULL;
+}
+
+/*
+ * Populates and device reads race with MADV_DONTNEED and CPU faults from
+ * another thread: every populate succeeds (or gives up with -EBUSY after
+ * its bounded retries), and afterwards device and CPU agree.
+ */
+TEST_F_TIMEOUT(uptr, race_dontneed, 120)
+{
+	const unsigned long n = 8;
+	size_t size = n * page_size;
+	struct race_arg r = { .size = size };
+	unsigned long i, ok = 0, busy = 0;
+	struct uptr_test_stats st;
+	pthread_t thread;
+	void *out, *cpu;
+	__u64 h = 0;
+	int err;
+
+	r.buf = map_anon(size, PROT_READ | PROT_WRITE);
+	out = malloc(size);
+	cpu = malloc(size);
+	ASSERT_NE(NULL, r.buf);
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, cpu);
+	fill(r.buf, size, 0x1234);
+	ASSERT_EQ(0, uptr_create(self->fd, r.buf, size, variant->backend, 0,
+				 &h));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, race_zapper, &r));
+	for (i = 0; i < 200; i++) {
+		err = uptr_read(self->fd, h, r.buf, size, out,
+				UPTR_TEST_RW_POPULATE);
+		if (!err)
+			ok++;
+		else if (err == -EBUSY)
+			busy++;
+		else
+			EXPECT_EQ(0, err) TH_LOG("read %lu", i);
+	}
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	TH_LOG("%lu reads, %lu gave up, %lu zaps", ok, busy, r.rounds);
+	EXPECT_GT(ok, 0);
+
+	/* Quiet again: the mirror is the CPU's memory. */
+	ASSERT_EQ(0, uptr_read(self->fd, h, r.buf, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	memcpy(cpu, r.buf, size);
+	EXPECT_EQ(0, memcmp(out, cpu, size));
+	EXPECT_EQ(n, uptr_valid(self->fd, h, r.buf, size));
+	ASSERT_EQ(0, uptr_stats(self->fd, &st));
+	EXPECT_EQ(n, st.stats[UPTR_TEST_STAT_MAPPED]);
+	EXPECT_EQ(pinned_for(variant->backend, n),
+		  st.stats[UPTR_TEST_STAT_PINNED]);
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+	free(cpu);
+	free(out);
+	munmap(r.buf, size);
 }
 
 TEST_HARNESS_MAIN
