@@ -90,6 +90,7 @@ static struct {
 	size_t sizes[MAX_SIZES];
 	int nsizes;
 	size_t hmm_max;		/* largest test_hmm size */
+	size_t gpu_max;		/* largest sgpu size */
 	size_t limit_size;	/* memcpy/memset buffers */
 	size_t touch_size;	/* first-touch buffers */
 	size_t inval_sizes[4];
@@ -344,7 +345,7 @@ static const char *fmt_val(double v, const char *unit, char *buf, size_t len)
 		else
 			snprintf(buf, len, "%.3g ns", v);
 	} else if (!strcmp(unit, "MB/s")) {
-		snprintf(buf, len, "%.0f MB/s", v);
+		snprintf(buf, len, "%.3g MB/s", v);
 	} else if (!strcmp(unit, "%")) {
 		snprintf(buf, len, "%.2f %%", v);
 	} else if (!strcmp(unit, "x")) {
@@ -558,6 +559,20 @@ static int ut_populate(int fd, u64 handle, const void *addr, size_t size,
 	do {
 		err = ut_cmd(fd, UPTR_TEST_POPULATE, handle, addr, size,
 			     UPTR_TEST_POPULATE_WRITE, npages);
+		if (err == -EBUSY)
+			nbusy++;
+	} while (err == -EBUSY && ++tries < 3);
+	return err;
+}
+
+/* UPTR_TEST_FAULT, with the same -EBUSY handling. */
+static int ut_fault(int fd, u64 handle, const void *addr)
+{
+	int err, tries = 0;
+
+	do {
+		err = ut_cmd(fd, UPTR_TEST_FAULT, handle, addr, 0,
+			     UPTR_TEST_POPULATE_WRITE, NULL);
 		if (err == -EBUSY)
 			nbusy++;
 	} while (err == -EBUSY && ++tries < 3);
@@ -1385,8 +1400,7 @@ static int sparse_touch(int fd, u64 h, const struct buf *b, int m,
 		(*calls)++;
 		w = sparse_modes[m].window;
 		if (!w) {
-			err = ut_cmd(fd, UPTR_TEST_FAULT, h, b->p + pg * PG, 0,
-				     UPTR_TEST_POPULATE_WRITE, NULL);
+			err = ut_fault(fd, h, b->p + pg * PG);
 			w = sparse_modes[m].backend == UPTR_TEST_BACKEND_PIN ?
 			    ALIGN_UP(b->size, HPG) : HPG;
 		}
@@ -1931,7 +1945,8 @@ static void bench_gpu(void)
 		for (i = 0; i < opt.nsizes; i++) {
 			char s[24];
 
-			if (opt.sizes[i] < 64 * KiB && !opt.smoke)
+			if ((opt.sizes[i] < 64 * KiB && !opt.smoke) ||
+			    opt.sizes[i] > opt.gpu_max)
 				continue;
 			for (ci = 0; ci < ARRAY_SIZE(gpu_cfg); ci++) {
 				progress("gpu: %s %s %s", gpu_cfg[ci].name,
@@ -2076,8 +2091,11 @@ static void print_verdicts(void)
 		if (strcmp(c->group, "gpu-copy") ||
 		    strcmp(c->cs, "copy job throughput"))
 			continue;
-		m = find_row("limits", "memcpy 1 core", "cpu", "4k", (u64)-1,
-			     "bandwidth");
+		m = find_row("gpu-copy", "cpu memcpy same buffers", c->backend,
+			     c->backing, c->size, "bandwidth");
+		if (!m)
+			m = find_row("limits", "memcpy 1 core", "cpu", "4k",
+				     (u64)-1, "bandwidth");
 		snprintf(what, sizeof(what), "%s %s %s", c->backend, c->backing,
 			 fmt_size(c->size, s, sizeof(s)));
 		if (m)
@@ -2299,6 +2317,7 @@ static void set_defaults(void)
 	for (i = 0; i < ARRAY_SIZE(def); i++)
 		opt.sizes[opt.nsizes++] = def[i];
 	opt.hmm_max = 16 * MiB;
+	opt.gpu_max = 16 * MiB;
 	opt.limit_size = 64 * MiB;
 	opt.touch_size = 16 * MiB;
 	opt.inval_sizes[0] = 2 * MiB;
@@ -2433,6 +2452,7 @@ int main(int argc, char **argv)
 	} else if (opt.full) {
 		opt.sizes[opt.nsizes++] = 1 * GiB;
 		opt.hmm_max = 1 * GiB;
+		opt.gpu_max = 1 * GiB;
 		opt.inval_sizes[1] = 256 * MiB;
 		opt.inval_sizes[2] = 1 * GiB;
 		opt.ninval = 3;
