@@ -9,11 +9,16 @@
 #
 #   --manifest  test manifest, default selftests/tests.list
 #   --filter    select tests (see tools/vm/mkinitramfs.sh), default all
-#   --timeout   whole-run limit, default $UPTR_VM_TIMEOUT or 1500 s: then
-#               the guest is killed and reported with its console tail
+#   --timeout   run limit in seconds once the guest's userspace is up,
+#               default $UPTR_VM_TIMEOUT or 2400; the boot has its own
+#               limit, $UPTR_BOOT_TIMEOUT or 600 s (TCG on a loaded host
+#               is slow).  Past either, the guest is killed and reported
+#               with its console tail.
 #   --flavour   kernel flavour (tools/kernel.sh), default debug
 #   --tag       run directory out/vm/NAME (logs, initramfs), default check
 #   --append    extra kernel command line
+#   --quick     scan for leaks only after the modules are unloaded, not also
+#               after the tests (implied by --filter)
 #
 # The kernel, modules and out/selftests must have been built already
 # (tools/check.sh does it).  Output: PASS/FAIL/SKIP/XFAIL lines, the output
@@ -26,7 +31,8 @@ log_tag=vm
 die() { printf '[vm] error: %s\n' "$*" >&2; exit 2; }
 
 manifest=$UPTR_ROOT/selftests/tests.list
-filter='' timeout=${UPTR_VM_TIMEOUT:-1500} flavour=debug tag=check append=''
+filter='' timeout=${UPTR_VM_TIMEOUT:-2400} flavour=debug tag=check append=''
+boot_timeout=${UPTR_BOOT_TIMEOUT:-600} quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--manifest) manifest=$2; shift 2 ;;
@@ -35,15 +41,23 @@ while [ $# -gt 0 ]; do
 	--flavour) flavour=$2; shift 2 ;;
 	--tag) tag=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
+	--quick) quick=1; shift ;;
 	*) die "unknown argument '$1' (see the top of $0)" ;;
 	esac
 done
-case $timeout in ''|*[!0-9]*) die "--timeout wants seconds, got '$timeout'" ;; esac
+case $timeout$boot_timeout in ''|*[!0-9]*) die "timeouts are seconds, got '$timeout' '$boot_timeout'" ;; esac
 
 tree=$(kernel_tree "$flavour")
 kernel=$tree/arch/x86/boot/bzImage
 [ -f "$kernel" ] || die "no kernel image $kernel: run tools/kernel.sh $flavour"
 dir=$UPTR_OUT/vm/$tag
+mkdir -p "$UPTR_OUT/vm"
+# One run per tag at a time (its directory is wiped and rebuilt).
+exec 8>"$dir.lock"
+if ! flock -n 8; then
+	log "waiting for the other run with tag $tag to end"
+	flock 8
+fi
 rm -rf "$dir"
 mkdir -p "$dir"
 # Shared lock: tools/kernel.sh holds it exclusively while it rebuilds.
@@ -96,15 +110,24 @@ esac
 echo "$accel" > "$dir/accel"
 cmdline="console=ttyS0 panic=-1 rdinit=/init hugepages=32 movablecore=256M"
 cmdline+=" transparent_hugepage=madvise 8250.nr_uarts=2 kasan_multi_shot"
-cmdline+=" mitigations=off $append"
+cmdline+=" mitigations=off"
+# TCG on a shared host may starve a vCPU for tens of seconds: detect soft
+# lockups, RCU stalls and hung tasks only past 2 minutes.
+cmdline+=" watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
+cmdline+=" hung_task_timeout_secs=120"
+# A filtered run (make check T=...) scans for leaks once the modules are
+# unloaded only, not also after the tests.
+[ -z "$filter" ] && [ $quick = 0 ] || cmdline+=" uptr_vm_quick=1"
+cmdline+=" $append"
 : > "$dir/console.log"
 : > "$dir/results.log"
-log "booting $flavour kernel with $accel: 2 vCPUs on 2 NUMA nodes, 2 GiB," \
+mem=${UPTR_VM_MEM:-2048}	# MiB, half on each NUMA node
+log "booting $flavour kernel with $accel: 2 vCPUs on 2 NUMA nodes, $mem MiB," \
     "run limit ${timeout}s, logs in ${dir#"$UPTR_ROOT"/}/"
 start=$(date +%s%N)
-qemu-system-x86_64 "${accel_args[@]}" -m 2G -smp 2,sockets=2,cores=1,threads=1 \
-	-object memory-backend-ram,id=mem0,size=1G \
-	-object memory-backend-ram,id=mem1,size=1G \
+qemu-system-x86_64 "${accel_args[@]}" -m "${mem}M" -smp 2,sockets=2,cores=1,threads=1 \
+	-object memory-backend-ram,id=mem0,size=$((mem / 2))M \
+	-object memory-backend-ram,id=mem1,size=$((mem - mem / 2))M \
 	-numa node,nodeid=0,memdev=mem0,cpus=0 \
 	-numa node,nodeid=1,memdev=mem1,cpus=1 \
 	-nodefaults -no-user-config -display none -no-reboot \
@@ -113,13 +136,20 @@ qemu-system-x86_64 "${accel_args[@]}" -m 2G -smp 2,sockets=2,cores=1,threads=1 \
 	</dev/null >"$dir/qemu.log" 2>&1 &
 qpid=$!
 
-# Watchdog: the whole-run limit, and a guest that finished but did not
+# Watchdog: the boot and run limits, and a guest that finished but did not
 # power off.
 (
-	deadline=$(( $(date +%s) + timeout ))
+	deadline=$(( $(date +%s) + boot_timeout ))
+	what="no userspace after ${boot_timeout}s"
+	booted=0
 	while kill -0 $qpid 2>/dev/null; do
+		if [ $booted = 0 ] && [ -f "$dir/booted" ]; then
+			booted=1
+			deadline=$(( $(cat "$dir/booted") + timeout ))
+			what="no end ${timeout}s after boot"
+		fi
 		if [ "$(date +%s)" -ge $deadline ]; then
-			echo "no end after ${timeout}s: guest killed" > "$dir/killed"
+			echo "$what: guest killed" > "$dir/killed"
 			kill $qpid 2>/dev/null
 			sleep 5
 			kill -9 $qpid 2>/dev/null
@@ -146,6 +176,7 @@ boot_ms='' first_ms='' guest_boot='' incomplete=0
 while IFS= read -r line; do
 	case $line in
 	"@boot "*)
+		date +%s > "$dir/booted"
 		boot_ms=$(ms_since_start)
 		guest_boot=${line#@boot }
 		log "guest userspace up after $(secs "$boot_ms")s (kernel uptime ${guest_boot}s)" ;;

@@ -24,6 +24,8 @@ tree=$(kernel_tree "$flavour")
 hdr=$UPTR_CACHE/headers-$(basename "$tree")
 out=$UPTR_OUT/selftests
 mkdir -p "$out"
+exec 8>"$out.lock"
+flock 8
 
 if [ ! -f "$hdr/.stamp" ] || [ "$tree/.config" -nt "$hdr/.stamp" ] ||
    [ "$UPTR_SRC/.uptr-extracted" -nt "$hdr/.stamp" ]; then
