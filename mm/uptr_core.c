@@ -174,10 +174,15 @@ u64 uptr_pinned_pages_total(void)
 }
 EXPORT_SYMBOL_GPL(uptr_pinned_pages_total);
 
-static enum dma_data_direction uptr_dma_dir(const struct uptr_range *range)
+/*
+ * An entry without write permission is mapped DMA_TO_DEVICE: behind an
+ * IOMMU the device then cannot write the page (the shared zero page, a KSM
+ * page, a read-only file page), and the DMA API need not track CPU cache
+ * lines for it, which makes mapping one page many times legal.
+ */
+static enum dma_data_direction uptr_dma_dir(uptr_entry_t e)
 {
-	return range->flags & UPTR_RANGE_READ_ONLY ? DMA_TO_DEVICE :
-						     DMA_BIDIRECTIONAL;
+	return e & UPTR_ENTRY_WRITE ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
 }
 
 /*
@@ -241,8 +246,7 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 		if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
 			dma_unmap_page_attrs(domain->dev, uptr_entry_addr(e),
 					     PAGE_SIZE << uptr_entry_order(e),
-					     uptr_dma_dir(range),
-					     UPTR_DMA_ATTRS);
+					     uptr_dma_dir(e), UPTR_DMA_ATTRS);
 		if (range->backend == UPTR_BACKEND_PIN)
 			uptr_pin_release(range, i, n);
 		memset(&range->entries[i], 0, n * sizeof(*range->entries));
@@ -514,9 +518,9 @@ static unsigned int uptr_block_order(struct uptr_range *range,
  *
  * DMA-maps each block of the batch (device-private pages are not mapped:
  * their entry holds the physical address and %UPTR_ENTRY_DEVICE_PRIVATE).
- * Pages whose entry is already valid in the range get no new entry; if they
- * became writable, a bare %UPTR_ENTRY_WRITE asks the commit to upgrade the
- * existing entry.
+ * Pages whose entry is already valid in the range get no new entry (a
+ * populate that needs write access revoked read-only entries first, see
+ * uptr_revoke_read_only()).
  *
  * Context: Process context, range populate_lock held.
  * Return: 0 or -ENOMEM when a DMA mapping fails (nothing stays mapped).
@@ -535,9 +539,6 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 		first = uptr_index(range, batch->start + (i << PAGE_SHIFT));
 		old = READ_ONCE(range->entries[first]);
 		if (!page || (old & UPTR_ENTRY_VALID)) {
-			if (page && test_bit(i, batch->writable) &&
-			    !(old & UPTR_ENTRY_WRITE))
-				batch->entries[i] = UPTR_ENTRY_WRITE;
 			i++;
 			continue;
 		}
@@ -554,7 +555,7 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 		} else if (dev) {
 			addr = dma_map_page_attrs(dev, page, 0,
 						  PAGE_SIZE << order,
-						  uptr_dma_dir(range),
+						  uptr_dma_dir(e),
 						  UPTR_DMA_ATTRS);
 			if (dma_mapping_error(dev, addr)) {
 				uptr_batch_unmap(range, batch);
@@ -587,13 +588,13 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 	while (i < batch->npages) {
 		e = batch->entries[i];
 		if (!(e & UPTR_ENTRY_VALID)) {
-			batch->entries[i++] = 0;
+			i++;
 			continue;
 		}
 		if (dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
 			dma_unmap_page_attrs(dev, uptr_entry_addr(e),
 					     PAGE_SIZE << uptr_entry_order(e),
-					     uptr_dma_dir(range), UPTR_DMA_ATTRS);
+					     uptr_dma_dir(e), UPTR_DMA_ATTRS);
 		memset(&batch->entries[i], 0,
 		       sizeof(*batch->entries) << uptr_entry_order(e));
 		i += 1UL << uptr_entry_order(e);
@@ -634,12 +635,6 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 		if (!e)
 			continue;
 		idx = uptr_index(range, batch->start + (i << PAGE_SHIFT));
-		if (!(e & UPTR_ENTRY_VALID)) {
-			/* write upgrade of an entry that stayed valid */
-			if (range->entries[idx] & UPTR_ENTRY_VALID)
-				range->entries[idx] |= UPTR_ENTRY_WRITE;
-			continue;
-		}
 		if (WARN_ON_ONCE(range->entries[idx] & UPTR_ENTRY_VALID))
 			continue;
 		range->entries[idx] = e;
@@ -733,6 +728,53 @@ static int uptr_check_span(struct uptr_range *range, unsigned long start,
 }
 
 /*
+ * A populate that needs write access over entries that are valid but
+ * read-only (mirrored by a read populate) first revokes them, as an
+ * invalidation would: the driver is told, with a blockable
+ * MMU_NOTIFY_PROTECTION_PAGE range whose owner is the uptr range itself,
+ * then the read-only DMA mappings (and PIN read-only pins) are dropped, so
+ * the populate that follows maps the pages again for writing.
+ */
+static int uptr_revoke_read_only(struct uptr_range *range, unsigned long start,
+				 unsigned long end)
+{
+	struct uptr_domain *domain = range->domain;
+	unsigned long first = uptr_index(range, start);
+	unsigned long last = uptr_index(range, end);
+	unsigned long lo = ULONG_MAX, hi = 0, i;
+	struct mmu_notifier_range nrange;
+	uptr_entry_t e;
+	int err = 0;
+
+	mutex_lock(&domain->lock);
+	for (i = first; i < last; i++) {
+		e = range->entries[i];
+		if ((e & UPTR_ENTRY_VALID) && !(e & UPTR_ENTRY_WRITE)) {
+			lo = min(lo, i);
+			hi = i + 1;
+		}
+	}
+	if (hi) {
+		uptr_expand_to_blocks(range, &lo, &hi);
+		start = range->start + (lo << PAGE_SHIFT);
+		end = range->start + (hi << PAGE_SHIFT);
+		mmu_notifier_range_init_owner(&nrange,
+					      MMU_NOTIFY_PROTECTION_PAGE,
+					      MMU_NOTIFIER_RANGE_BLOCKABLE,
+					      range->mm, start, end, range);
+		if (range->ops->invalidate(range, &nrange, start, end)) {
+			uptr_entries_drop(range, lo, hi);
+			range->gen++;
+			uptr_stat_add(domain, UPTR_STAT_INVALIDATIONS, 1);
+		} else {
+			err = -EBUSY;
+		}
+	}
+	mutex_unlock(&domain->lock);
+	return err;
+}
+
+/*
  * The retry loop of the contract: collect, map, commit; start over when the
  * commit lost against an invalidation, for at most UPTR_RETRY_TIMEOUT_MS,
  * and stop on a pending signal.  mmap_lock is only held inside the
@@ -753,6 +795,12 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 	if (!mmget_not_zero(range->mm)) {
 		err = -ESRCH;
 		goto out_unlock;
+	}
+
+	if (flags & UPTR_POPULATE_WRITE) {
+		err = uptr_revoke_read_only(range, fault_start, fault_end);
+		if (err)
+			goto out_mmput;
 	}
 
 	for (;;) {
@@ -776,6 +824,7 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 		cond_resched();
 	}
 
+out_mmput:
 	mmput(range->mm);
 out_unlock:
 	mutex_unlock(&range->populate_lock);

@@ -9,7 +9,11 @@
  * A registration cache of long-term GUP pins.  A populate pins, with
  * pin_user_pages_fast() and FOLL_LONGTERM (FOLL_WRITE unless the range is
  * read-only), every page of the requested span whose entry is not valid,
- * one GUP call per run of invalid pages.  FOLL_LONGTERM first migrates
+ * one GUP call per run of invalid pages.  When a read populate of a
+ * writable range meets memory mapped without write permission, that run is
+ * pinned for reading instead, with read-only entries, as the FAULT backend
+ * would mirror it; a later write populate revokes them and pins again for
+ * writing (or fails with -EACCES).  FOLL_LONGTERM first migrates
  * pages out of ZONE_MOVABLE and CMA and refuses writable pins of file
  * mappings that need dirty tracking (reported as -EOPNOTSUPP).
  *
@@ -68,7 +72,8 @@ void uptr_pin_release(struct uptr_range *range, unsigned long first,
 
 	lockdep_assert_held(&range->domain->lock);
 
-	if (!(range->flags & UPTR_RANGE_READ_ONLY)) {
+	/* A block has one write permission: that of its first entry. */
+	if (range->entries[first] & UPTR_ENTRY_WRITE) {
 		for (i = 0; i < count; i++) {
 			folio = page_folio(pages[i]);
 			if (folio != prev)
@@ -102,13 +107,10 @@ void uptr_pin_release_batch(struct uptr_range *range, struct uptr_batch *batch)
 }
 
 static long uptr_pin_run(struct uptr_range *range, unsigned long addr,
-			 unsigned long n, struct page **pages)
+			 unsigned long n, struct page **pages, bool write)
 {
-	unsigned int gup = FOLL_LONGTERM;
+	unsigned int gup = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
 	long pinned;
-
-	if (!(range->flags & UPTR_RANGE_READ_ONLY))
-		gup |= FOLL_WRITE;
 
 	if (current->mm == range->mm)
 		return pin_user_pages_fast(addr, n, gup, pages);
@@ -153,9 +155,11 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 {
 	unsigned long first = uptr_index(range, start);
 	unsigned long last = uptr_index(range, end);
+	bool write = !(range->flags & UPTR_RANGE_READ_ONLY);
 	struct uptr_batch batch;
 	unsigned long i, run, todo = 0, npinned = 0;
 	long pinned;
+	bool ro;
 	int err;
 
 	/* Cache lookup: the span of pages that still need a pin. */
@@ -196,7 +200,22 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 			    UPTR_ENTRY_VALID)
 				break;
 
-		pinned = uptr_pin_run(range, addr, run, &batch.pages[i]);
+		ro = !write;
+		pinned = uptr_pin_run(range, addr, run, &batch.pages[i], write);
+		if (pinned != run && write && !(flags & UPTR_POPULATE_WRITE)) {
+			/*
+			 * Memory mapped without write permission: a read
+			 * populate pins it for reading, as FAULT mirrors it
+			 * read-only.  A later write populate revokes and
+			 * re-pins it for writing, or fails.
+			 */
+			if (pinned > 0)
+				unpin_user_pages(&batch.pages[i], pinned);
+			memset(&batch.pages[i], 0, run * sizeof(*batch.pages));
+			pinned = uptr_pin_run(range, addr, run, &batch.pages[i],
+					      false);
+			ro = true;
+		}
 		if (pinned > 0) {
 			npinned += pinned;
 			atomic64_add(pinned, &uptr_pinned_total);
@@ -207,22 +226,19 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 					    (max(pinned, 0L) << PAGE_SHIFT);
 
 			err = uptr_classify_error(range, bad, bad + PAGE_SIZE,
-						  !(range->flags &
-						    UPTR_RANGE_READ_ONLY),
-						  pinned < 0 ? pinned : -EFAULT);
+						  !ro, pinned < 0 ? pinned :
+								    -EFAULT);
 			/* Pins held are uncharged as they are released. */
 			uptr_pin_charge_undo(range, todo - npinned);
 			goto out_release;
 		}
+		if (!ro)
+			bitmap_set(batch.writable, i, run);
 	}
 
-	for (i = 0; i < batch.npages; i++) {
-		if (!batch.pages[i])
-			continue;
-		batch.order[i] = uptr_pin_order(batch.pages[i]);
-		if (!(range->flags & UPTR_RANGE_READ_ONLY))
-			__set_bit(i, batch.writable);
-	}
+	for (i = 0; i < batch.npages; i++)
+		if (batch.pages[i])
+			batch.order[i] = uptr_pin_order(batch.pages[i]);
 
 	err = uptr_batch_map(range, &batch);
 	if (err)

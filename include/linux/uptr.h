@@ -85,9 +85,10 @@ enum uptr_backend {
 /*
  * A &uptr_entry_t describes one PAGE_SIZE page of a range for the device:
  *
- *	bits 63..12	DMA address of the page (or, with
- *			%UPTR_ENTRY_DEVICE_PRIVATE, its physical address:
- *			PFN << PAGE_SHIFT of the driver's own device page)
+ *	bits 63..12	DMA address of the page for the domain's device;
+ *			the physical address when the domain has no device;
+ *			with %UPTR_ENTRY_DEVICE_PRIVATE, PFN << PAGE_SHIFT of
+ *			the driver's own device-private page
  *	bits 8..3	order of the naturally aligned block of 2^order pages
  *			that is physically and DMA contiguous, lies inside the
  *			range and can be mapped by the device as one
@@ -155,7 +156,10 @@ enum uptr_counter {
 	UPTR_STAT_NR,
 };
 
-/* Invalidations are also counted per enum mmu_notifier_event. */
+/*
+ * Notifier callbacks are also counted per enum mmu_notifier_event, those
+ * that only bumped the sequence included.
+ */
 #define UPTR_NR_EVENTS			(MMU_NOTIFY_EXCLUSIVE + 1)
 
 /**
