@@ -25,6 +25,7 @@
 #   build:selftests    tools/vm/build-selftests.sh
 #   ...                the guest tests (tools/vm/boot.sh; see tests.list),
 #                      vm:run and kernel-log
+#   runner:parser      the result and kernel-log parsers on recorded logs
 #   build:runner-module, runner:*   the runner's self-tests (each boots the
 #                      guest with a misbehaving module or a hanging test and
 #                      checks that the runner reports it)
@@ -35,8 +36,10 @@
 # 'hmm-tests:hmm.open_close', 'kunit:uptr_pin.*').  The builds that the
 # selected tests need always run.
 #
-# Environment: UPTR_VM_TIMEOUT whole guest run limit in seconds (default
-# 1500), UPTR_ACCEL=tcg|kvm, UPTR_CACHE (default ~/.cache/uptr).
+# Environment: UPTR_VM_TIMEOUT guest run limit in seconds after its boot
+# (default 2400), UPTR_BOOT_TIMEOUT (default 600), UPTR_HANG_TIMEOUT (the
+# hang self-test's run limit, default 20), UPTR_ACCEL=tcg|kvm, UPTR_CACHE
+# (default ~/.cache/uptr).
 set -euo pipefail
 log_tag=check
 . "$(dirname "$0")/vm/lib.sh"
@@ -101,14 +104,11 @@ has_modules() { [ -n "$(project_files mm drm)" ]; }
 # Source tree (extracted by kernel.sh when missing) and the debug tree.
 tree=$(tools/kernel.sh debug --print-dir)
 src=$UPTR_SRC
-logs=$UPTR_OUT/check
-exec 7>"$logs.lock"
-if ! flock -n 7; then
-	log "waiting for the other make check in this tree to end"
-	flock 7
-fi
-rm -rf "$logs"
-mkdir -p "$logs"
+# The gates only read the tree: their logs are private to this run.  What
+# builds or boots takes the tree's lock first (see below).
+gate_logs=$(mktemp -d "$UPTR_OUT/check-gates.XXXXXX")
+trap 'rm -rf "$gate_logs"' EXIT
+logs=$gate_logs
 
 # --- Quality gates -------------------------------------------------------
 if selected gate:checkpatch; then
@@ -158,7 +158,32 @@ if selected check:manifest; then
 	fi
 fi
 
+# The result and kernel-log parsers against recorded logs (golden files
+# in tools/vm/testdata; regenerate them only after reviewing the change).
+if selected runner:parser; then
+	td=tools/vm/testdata
+	if awk -f tools/vm/parse.awk $td/results.log | diff -u $td/results.expected - \
+		> "$logs/parser.diff" &&
+	   awk -f tools/vm/scan-log.awk $td/console.log | diff -u $td/console.expected - \
+		>> "$logs/parser.diff"; then
+		report PASS runner:parser
+	else
+		report FAIL runner:parser "output differs from $td/*.expected"
+		head -n 40 "$logs/parser.diff" | indent
+	fi
+fi
+
 # --- What the selected tests need ---------------------------------------
+lock_tree() {		# one make check at a time builds and boots in this tree
+	exec 7>"$UPTR_OUT/check.lock"
+	if ! flock -n 7; then
+		log "waiting for the other make check in this tree to end"
+		flock 7
+	fi
+	logs=$UPTR_OUT/check
+	rm -rf "$logs"
+	mkdir -p "$logs"
+}
 main_tests=$(tools/vm/mkinitramfs.sh --manifest selftests/tests.list \
 	--count --filter "$filter")
 runner_tests=0
@@ -174,6 +199,7 @@ fi
 
 kernel_ok=1
 if [ $need_kernel = 1 ]; then
+	lock_tree
 	log "kernel: tools/kernel.sh debug (incremental)"
 	if tools/kernel.sh debug > "$logs/kernel.txt" 2>&1; then
 		report PASS build:kernel

@@ -54,8 +54,7 @@ $0 ~ bad && $0 !~ benign {
 	reports++
 	show($0)
 	after = 40
-	prev[nprev % 3] = $0
-	nprev++
+	nprev = 0
 	next
 }
 
@@ -64,6 +63,8 @@ after > 0 {
 	after--
 	if ($0 ~ /---\[ end trace/ || $0 ~ /---\[ end Kernel panic/)
 		after = 0
+	nprev = 0
+	next
 }
 
 { prev[nprev % 3] = $0; nprev++ }
