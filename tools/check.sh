@@ -108,6 +108,8 @@ src=$UPTR_SRC
 # builds or boots takes the tree's lock first (see below).
 gate_logs=$(mktemp -d "$UPTR_OUT/check-gates.XXXXXX")
 trap 'rm -rf "$gate_logs"' EXIT
+# Interrupted or killed: stop what this run started (boot.sh kills its guest).
+trap 'pkill -TERM -P $$ 2>/dev/null; exit 130' HUP INT TERM
 logs=$gate_logs
 
 # --- Quality gates -------------------------------------------------------

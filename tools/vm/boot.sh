@@ -135,6 +135,10 @@ qemu-system-x86_64 "${accel_args[@]}" -m "${mem}M" -smp 2,sockets=2,cores=1,thre
 	-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
 	</dev/null >"$dir/qemu.log" 2>&1 &
 qpid=$!
+wpid=''
+# Never leave a guest behind: killed, interrupted, or its reader gone.
+trap 'kill $qpid $wpid 2>/dev/null' EXIT
+trap 'exit 129' HUP INT TERM PIPE
 
 # Watchdog: the boot and run limits, and a guest that finished but did not
 # power off.
