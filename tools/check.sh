@@ -32,9 +32,11 @@
 #
 # PATTERN selects tests by name: a shell glob, or a substring when it has no
 # glob character.  Gates and runner tests match by their name; guest tests
-# as described in tools/vm/mkinitramfs.sh (ENTRY[:CASE], e.g. hmm-tests,
-# 'hmm-tests:hmm.open_close', 'kunit:uptr_pin.*').  The builds that the
-# selected tests need always run.
+# as described in tools/vm/mkinitramfs.sh: ENTRY[:CASE], e.g. T=hmm-tests,
+# T=hmm-tests:hmm.hmm_device_private.open_close (one case: passed to the
+# harness as -r), T='hmm-tests:*anon*', T='kunit:uptr_core.*' (KUnit's
+# filter_glob), T=gup_test (every gup_test-* entry).  The builds that the
+# selected tests need always run; modules are always loaded.
 #
 # Environment: UPTR_VM_TIMEOUT guest run limit in seconds after its boot
 # (default 2400), UPTR_BOOT_TIMEOUT (default 600), UPTR_HANG_TIMEOUT (the

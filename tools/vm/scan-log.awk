@@ -26,7 +26,8 @@ BEGIN {
 	      "refcount_t:|stack-protector|stack guard page)"
 	# Informational lines that match the above.
 	benign = "(DMA-API: preallocated|DMA-API: debugging (enabled|disabled)|" \
-		 "kmemleak: .*(initialized|Automatic memory scanning))"
+		 "kmemleak: .*(initialized|Automatic memory scanning)|" \
+		 "page dumped because: gup_test: dump_pages\\(\\) test)"
 	reports = 0
 	printed = 0
 	after = 0
