@@ -49,6 +49,9 @@
 
 #include "sgpu_drv.h"
 
+/* uptr_range_populate() calls before -EBUSY is final. */
+#define SGPU_POPULATE_TRIES	4
+
 /* Largest shmem BO: 4 GiB, far more than the test guest has. */
 #define SGPU_MAX_BO_SIZE	SZ_4G
 
@@ -419,6 +422,35 @@ err_put_vm:
 int sgpu_ubo_check_owner(struct sgpu_ubo *ubo)
 {
 	return current->mm == ubo->range.mm ? 0 : -EPERM;
+}
+
+/**
+ * sgpu_ubo_populate() - populate a whole userptr BO
+ * @ubo: the BO
+ *
+ * uptr_range_populate() of the whole range, retried a few times when it
+ * gives up with -EBUSY: a PIN populate whose pages FOLL_LONGTERM has to
+ * migrate out of ZONE_MOVABLE or CMA always loses its first commit (the
+ * migration invalidates the range), and on a slow machine that attempt
+ * alone can outlast the core's retry budget.  The pages have moved by
+ * then, so the next call succeeds.
+ *
+ * Context: Process context; no dma_resv, no domain lock, no mmap_lock.
+ * Return: 0 or an errno of uptr_range_populate().
+ */
+int sgpu_ubo_populate(struct sgpu_ubo *ubo)
+{
+	struct uptr_range *r = &ubo->range;
+	unsigned int tries;
+	int ret;
+
+	for (tries = 0; tries < SGPU_POPULATE_TRIES; tries++) {
+		ret = uptr_range_populate(r, r->start, r->end - r->start,
+					  sgpu_ubo_populate_flags(ubo));
+		if (ret != -EBUSY)
+			break;
+	}
+	return ret;
 }
 
 /**

@@ -357,6 +357,8 @@ static int sgpu_probe(struct platform_device *pdev)
 	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;
+	/* shmem sg tables have segments of any length. */
+	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
 	ret = sgpu_check_dma(&pdev->dev);
 	if (ret)
 		return ret;

@@ -392,6 +392,7 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 			      struct drm_file *file);
 int sgpu_ubo_check_owner(struct sgpu_ubo *ubo);
 unsigned int sgpu_ubo_populate_flags(struct sgpu_ubo *ubo);
+int sgpu_ubo_populate(struct sgpu_ubo *ubo);
 int sgpu_shmem_entries(struct drm_gem_object *obj, u64 offset, u64 npages,
 		       uptr_entry_t *entries);
 void sgpu_bo_query(struct drm_gem_object *obj, u64 *v);

@@ -397,7 +397,8 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 		if (READ_ONCE(vm->closed))
 			return -ECANCELED;
 		ret = sgpu_gpu_fault(job, a[i].va, a[i].write);
-		if (ret)
+		/* -EBUSY: the populate lost against invalidations, retry. */
+		if (ret && ret != -EBUSY)
 			return ret;
 	}
 }
@@ -844,9 +845,7 @@ again:
 	uptr_domain_unlock(&vm->domain);
 
 	list_for_each_entry(ubo, &repin, repin_link) {
-		ret = uptr_range_populate(&ubo->range, ubo->range.start,
-					  ubo->range.end - ubo->range.start,
-					  sgpu_ubo_populate_flags(ubo));
+		ret = sgpu_ubo_populate(ubo);
 		if (ret)
 			goto err_restore;
 	}

@@ -644,6 +644,7 @@ int sgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 	ret = sgpu_job_sched_init(job, file, in_fences, args->num_in_syncs);
 	if (ret)
 		goto out_unlock_vm;
+	ret = -ENOENT;
 	if (!obj && drm_gpuvm_interval_empty(&vm->gpuvm, args->addr,
 					     args->range))
 		goto out_unlock_vm;
@@ -656,9 +657,7 @@ int sgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 again:
 	if (populate) {
 		/* The whole BO: EXEC revalidates BOs as a whole. */
-		ret = uptr_range_populate(&ubo->range, ubo->range.start,
-					  ubo->range.end - ubo->range.start,
-					  sgpu_ubo_populate_flags(ubo));
+		ret = sgpu_ubo_populate(ubo);
 		if (ret)
 			goto out_unlock_vm;
 	}
