@@ -170,5 +170,5 @@ if ! grep -q '^PASS uptr-bench$' "$UPTR_OUT/boot.out"; then
 	grep -A 40 'uptr-bench' "$UPTR_OUT/boot.out" | head -n 60 >&2 || true
 	die "the benchmark did not complete (see $res/boot.txt and bench.log)"
 fi
-[ $rc = 0 ] || log "warning: the guest run reported a failure (see $res/boot.txt)"
+[ $rc = 0 ] || log "warning: tools/vm/boot.sh exited with $rc (see $res/boot.txt)"
 exit 0

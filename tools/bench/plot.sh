@@ -92,11 +92,11 @@ set autoscale
 set xlabel "pages the device touches"
 set ylabel "% of the userptr mirrored or pinned"
 set title "Sparse access: memory held by backend / FAULT window"
-set yrange [0:105]
+set yrange [0:130]
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set key top left
+set key top center horizontal
 plot for [i=2:$((n + 1))] "$tmp/sparse.dat" using i:xtic(1) title columnheader(i)
 EOF
 	fi
