@@ -21,7 +21,9 @@ PROJ_BENCH := $(patsubst $(PROJ)/tools/bench/%.c,%,$(wildcard $(PROJ)/tools/benc
 
 # As the kernel's mm/Makefile builds them, but static and against the uapi
 # headers installed from the test kernel's build tree.
+# ksft-tcg.h scales the harness's per-test alarm() for TCG (see there).
 BASE_CFLAGS := -O2 -g -Wall -U_FORTIFY_SOURCE -static -pthread \
+	-include $(dir $(lastword $(MAKEFILE_LIST)))ksft-tcg.h \
 	-isystem $(HDR)/include -isystem $(SRC)/tools/include/uapi
 MM_CFLAGS := $(BASE_CFLAGS) -I $(SRC) -I $(OUT)/config
 MM_LDLIBS := -lrt -lpthread -lm
@@ -63,7 +65,8 @@ $(OUT)/config/local_config.h:
 MM_DEPS := $(MM)/vm_util.c $(MM)/thp_settings.c $(wildcard $(MM)/*.h) \
 	$(SRC)/tools/testing/selftests/kselftest.h \
 	$(SRC)/tools/testing/selftests/kselftest_harness.h \
-	$(OUT)/config/local_config.h $(HDR)/.stamp
+	$(OUT)/config/local_config.h $(HDR)/.stamp \
+	$(dir $(lastword $(MAKEFILE_LIST)))ksft-tcg.h
 
 $(addprefix $(OUT)/,$(KSFT_MM)): $(OUT)/%: $(MM)/%.c $(MM_DEPS)
 	@echo "  CC      $(notdir $@)"
