@@ -77,6 +77,9 @@ $(addprefix $(OUT)/,$(PROJ_TESTS)): $(OUT)/%: $(PROJ)/selftests/%.c $(HDR)/.stam
 	@echo "  CC      $(notdir $@)"
 	@$(CC) $(PROJ_CFLAGS) -MMD -MP -MF $@.d $< -lrt -lpthread -lm -o $@
 
+# Every program is rebuilt when the TCG timeout scaling changes.
+$(addprefix $(OUT)/,$(PROJ_TESTS) $(PROJ_BENCH)): $(dir $(lastword $(MAKEFILE_LIST)))ksft-tcg.h
+
 -include $(wildcard $(OUT)/*.d)
 
 $(addprefix $(OUT)/,$(PROJ_BENCH)): $(OUT)/%: $(PROJ)/tools/bench/%.c $(HDR)/.stamp
