@@ -166,7 +166,7 @@ ln -sfn "$stamp" "$results/latest"
 cat "$res/table.txt"
 echo
 grep -E '^(FAIL|SKIP) ' "$UPTR_OUT/boot.out" || true
-log "results in ${res#"$UPTR_ROOT"/}/ (table.txt results.csv plot.png bench.log)"
+log "results in ${res#"$UPTR_ROOT"/}/ (table.txt summary.md results.csv plot.png bench.log)"
 log "whole run $(( $(date +%s) - t0 ))s"
 if ! grep -q '^PASS uptr-bench$' "$UPTR_OUT/boot.out"; then
 	grep -A 40 'uptr-bench' "$UPTR_OUT/boot.out" | head -n 60 >&2 || true

@@ -367,20 +367,40 @@ struct buf {
 	bool huge_ok;		/* first page is really huge */
 };
 
+/* nr_hugepages before hugetlb_reserve() raised it, restored at exit. */
+static long hugetlb_saved = -1;
+
+static void hugetlb_set(unsigned long pages)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+
+	if (f) {
+		fprintf(f, "%lu\n", pages);
+		fclose(f);
+	}
+}
+
+static void hugetlb_restore(void)
+{
+	if (hugetlb_saved >= 0)
+		hugetlb_set(hugetlb_saved);
+}
+
 static int hugetlb_reserve(unsigned long pages)
 {
 	unsigned long have = 0;
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r+");
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
 
 	if (!f)
 		return -errno;
 	if (fscanf(f, "%lu", &have) != 1)
 		have = 0;
-	if (have < pages) {
-		rewind(f);
-		fprintf(f, "%lu\n", pages);
-	}
 	fclose(f);
+	if (have < pages) {
+		hugetlb_saved = have;
+		atexit(hugetlb_restore);
+		hugetlb_set(pages);
+	}
 	return 0;
 }
 
