@@ -122,7 +122,7 @@ EOF
 # 5. Boot, showing the benchmark's progress lines as they come.
 dir=$UPTR_OUT/vm/bench
 log "booting the $flavour kernel ($accel); the default run takes about" \
-    "15 minutes under TCG, --full hours"
+    "7 minutes under TCG, --full hours"
 rm -rf "$dir"
 "$UPTR_ROOT/tools/vm/boot.sh" --manifest "$manifest" --flavour "$flavour" \
 	--tag bench --timeout "$timeout" > "$UPTR_OUT/boot.out" 2>&1 &
