@@ -38,7 +38,7 @@
 
 #define PAGE		4096UL
 #define TWOMEG		(2UL << 20)
-#define VA(n)		(SGPU_VA_START + ((__u64)(n) << 24))	/* 16 MiB slots */
+#define VA(n)		((__u64)(n) << 24)	/* 16 MiB slots, n >= 1 */
 #define WAIT_NS		(60LL * 1000 * 1000 * 1000)
 
 /* A check in a forked child: report and exit non-zero. */
@@ -697,6 +697,70 @@ TEST_F(sgpu, munmap_races_jobs)
 	EXPECT_LT(0, r.submitted);
 }
 
+/*
+ * Explicit synchronization: an asynchronous bind's out-syncobj is the
+ * in-syncobj of the EXEC that uses the mapping; fence-mode EXEC signals an
+ * out-syncobj, fault mode refuses one.
+ */
+TEST_F(sgpu, syncobjs)
+{
+	const size_t size = 16 * PAGE;
+	struct drm_sgpu_sync in = { };
+	struct drm_sgpu_vm_bind b = {
+		.vm_id = self->vm,
+		.op = SGPU_BIND_MAP,
+		.addr = VA(1),
+		.range = size,
+	};
+	struct drm_sgpu_exec e = { .vm_id = self->vm, .num_cmds = 1 };
+	struct drm_sgpu_cmd c = cmd_fill(VA(1), size, 0x42424242);
+	struct drm_sgpu_wait w;
+	__u32 sbo, empty;
+	char *shm;
+
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	b.handle = sbo;
+	b.out_sync = syncobj_create(self->fd);
+	in.handle = b.out_sync;
+	e.cmds = (uintptr_t)&c;
+	e.in_syncs = (uintptr_t)&in;
+	e.num_in_syncs = 1;
+	ASSERT_NE(0, b.out_sync);
+	ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+
+	if (variant->mode == SGPU_VM_MODE_FENCE) {
+		e.out_sync = syncobj_create(self->fd);
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+		ASSERT_EQ(0, syncobj_wait(self->fd, e.out_sync));
+		EXPECT_EQ(0x42, shm[size - 1]);
+		syncobj_destroy(self->fd, e.out_sync);
+	} else {
+		e.out_sync = b.out_sync;
+		EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+		e.out_sync = 0;
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+		ASSERT_EQ(0, wait_job(self->fd, self->vm, e.seqno, &w));
+		EXPECT_EQ(0, w.status);
+		EXPECT_EQ(0x42, shm[size - 1]);
+	}
+	EXPECT_EQ(0, wait_job(self->fd, self->vm, e.seqno, &w));
+
+	/* a syncobj without fence, an unknown one, flags */
+	empty = syncobj_create(self->fd);
+	in.handle = empty;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+	in.handle = 0xdead;
+	EXPECT_EQ(-ENOENT, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+	in.handle = b.out_sync;
+	in.point = 1;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+	syncobj_destroy(self->fd, empty);
+	syncobj_destroy(self->fd, b.out_sync);
+	munmap(shm, size);
+}
+
 /* Partial unmap splits a mapping; the hole faults, the rest works. */
 TEST_F(sgpu, split_mapping)
 {
@@ -991,7 +1055,35 @@ TEST_F(sgpu, device_memory)
 	munmap(shm, size);
 }
 
-/* A 2 MiB THP behind a userptr is mapped with a 2 MiB GPU leaf. */
+/* Is @addr backed by a THP (AnonHugePages of its smaps entry)? */
+static bool thp_backed(void *addr)
+{
+	unsigned long start, end, kb;
+	bool in = false, thp = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = (uintptr_t)addr >= start && (uintptr_t)addr < end;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1) {
+			thp = kb >= 2048;
+			break;
+		}
+	}
+	fclose(f);
+	return thp;
+}
+
+/*
+ * A 2 MiB THP behind a userptr, mapped at a 2 MiB aligned GPU VA, gets a
+ * 2 MiB GPU leaf; splitting the mapping splits the leaf.
+ */
 TEST_F(sgpu, large_pte)
 {
 	const size_t size = TWOMEG;
@@ -1005,6 +1097,8 @@ TEST_F(sgpu, large_pte)
 	if (madvise(buf, size, MADV_HUGEPAGE))
 		SKIP(return, "no THP");
 	memset(buf, 1, size);
+	if (!thp_backed(buf))
+		SKIP(return, "the kernel gave no THP");
 	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
 			     &ubo));
 	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(2), size));
@@ -1012,9 +1106,26 @@ TEST_F(sgpu, large_pte)
 	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
 	EXPECT_EQ(4, buf[0]);
 	EXPECT_EQ(1, buf[size - 1]);
-	TH_LOG("2M leaves %llu, 4K entries %llu",
+	TH_LOG("2M leaves %llu, 4K entries %llu, THP %d",
 	       query(self->fd, SGPU_QUERY_VM, self->vm, SGPU_VM_PTE_2M),
-	       query(self->fd, SGPU_QUERY_VM, self->vm, SGPU_VM_PTE_4K));
+	       query(self->fd, SGPU_QUERY_VM, self->vm, SGPU_VM_PTE_4K),
+	       thp_backed(buf));
+	if (thp_backed(buf)) {
+		EXPECT_LT(0, query(self->fd, SGPU_QUERY_VM, self->vm,
+				   SGPU_VM_PTE_2M));
+	}
+
+	/* Unmapping one page in the middle splits the leaf. */
+	ASSERT_EQ(0, unmap(self->fd, self->vm, VA(2) + 16 * PAGE, PAGE));
+	c = cmd_fill(VA(2) + 15 * PAGE, PAGE, 0x05050505);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	c = cmd_fill(VA(2) + 17 * PAGE, size - 17 * PAGE, 0x06060606);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(5, buf[15 * PAGE]);
+	EXPECT_EQ(4, buf[16 * PAGE]);
+	EXPECT_EQ(6, buf[size - 1]);
+	c = cmd_fill(VA(2) + 16 * PAGE, 4, 0);
+	EXPECT_EQ(-EFAULT, run(self->fd, self->vm, &c, 1, NULL));
 }
 
 /* -------------------------------------------------------------------- */
