@@ -444,6 +444,10 @@ int sgpu_ubo_populate(struct sgpu_ubo *ubo)
 	unsigned int tries;
 	int ret;
 
+	/* GUP under a resv or the notifier lock: ABBA with mmap_lock. */
+	lockdep_assert_not_held(&r->domain->lock);
+	lockdep_assert_not_held(&ubo->base.resv->lock.base);
+
 	for (tries = 0; tries < SGPU_POPULATE_TRIES; tries++) {
 		ret = uptr_range_populate(r, r->start, r->end - r->start,
 					  sgpu_ubo_populate_flags(ubo));

@@ -614,12 +614,20 @@ static void sgpu_free_job(struct drm_sched_job *sched_job)
 {
 	struct sgpu_job *job = to_sgpu_job(sched_job);
 	struct sgpu_vm *vm = job->vm;
+	struct sgpu_mapping *m;
 
 	/* Killed by the entity's teardown before it ran. */
-	if (job->kind == SGPU_JOB_EXEC && !job->ran) {
+	if (!job->ran && job->kind == SGPU_JOB_EXEC) {
 		job->status = -ECANCELED;
 		sgpu_job_complete(job);
 	}
+	/*
+	 * A killed bind still zaps what it unmapped before the cleanup
+	 * releases the memory: an earlier job may be running on it.
+	 */
+	if (!job->ran)
+		list_for_each_entry(m, &job->removed, job_link)
+			sgpu_pt_zap(vm, m->zap_addr, m->zap_range);
 	drm_sched_job_cleanup(sched_job);
 	job->sched_inited = false;
 	INIT_WORK(&job->cleanup, sgpu_job_cleanup_work);

@@ -358,7 +358,6 @@ static void sgpu_vm_unmap_all(struct sgpu_vm *vm)
 	struct sgpu_mapping *m;
 
 	down_write(&vm->lock);
-	sgpu_pt_zap(vm, SGPU_VA_START, SGPU_VA_END - SGPU_VA_START);
 	drm_gpuvm_for_each_va_safe(va, next, &vm->gpuvm) {
 		m = to_mapping(va);
 		obj = va->gem.obj;
@@ -405,6 +404,8 @@ void sgpu_vm_close(struct sgpu_vm *vm)
 		vm->fault_wq = NULL;
 	}
 	drm_sched_fini(&vm->sched);
+	/* The engine is idle on this VM: no PTE may outlive its memory. */
+	sgpu_pt_zap(vm, SGPU_VA_START, SGPU_VA_END - SGPU_VA_START);
 	/* Mappings removed by finished binds, held by their jobs. */
 	flush_workqueue(sdev->cleanup_wq);
 
