@@ -231,7 +231,7 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 			      unsigned long end)
 {
 	struct uptr_domain *domain = range->domain;
-	unsigned long i = first, n, dropped = 0;
+	unsigned long i = first, n, dropped = 0, wdropped = 0;
 	uptr_entry_t e;
 
 	lockdep_assert_held(&domain->lock);
@@ -251,9 +251,12 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 			uptr_pin_release(range, i, n);
 		memset(&range->entries[i], 0, n * sizeof(*range->entries));
 		dropped += n;
+		if (e & UPTR_ENTRY_WRITE)
+			wdropped += n;
 		i += n;
 	}
-	range->nvalid -= dropped;
+	WRITE_ONCE(range->nvalid, range->nvalid - dropped);
+	WRITE_ONCE(range->nwrite, range->nwrite - wdropped);
 	uptr_stat_add(domain, UPTR_STAT_MAPPED, -(long)dropped);
 }
 
@@ -617,7 +620,7 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 {
 	struct uptr_domain *domain = range->domain;
-	unsigned long i, idx, added = 0;
+	unsigned long i, idx, added = 0, wadded = 0;
 	uptr_entry_t e;
 
 	lockdep_assert_held(&range->populate_lock);
@@ -644,8 +647,11 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 		}
 		batch->entries[i] = 0;
 		added++;
+		if (e & UPTR_ENTRY_WRITE)
+			wadded++;
 	}
-	range->nvalid += added;
+	WRITE_ONCE(range->nvalid, range->nvalid + added);
+	WRITE_ONCE(range->nwrite, range->nwrite + wadded);
 	mutex_unlock(&domain->lock);
 
 	uptr_stat_add(domain, UPTR_STAT_MAPPED, added);
@@ -776,7 +782,8 @@ static int uptr_revoke_read_only(struct uptr_range *range, unsigned long start,
 
 /*
  * The retry loop of the contract: collect, map, commit; start over when the
- * commit lost against an invalidation, for at most UPTR_RETRY_TIMEOUT_MS,
+ * commit lost against an invalidation, for at most UPTR_RETRY_TIMEOUT_MS
+ * after the first attempt,
  * and stop on a pending signal.  mmap_lock is only held inside the
  * backends, never across a retry.
  */
@@ -784,14 +791,28 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 			       unsigned long end, unsigned long fault_start,
 			       unsigned long fault_end, unsigned int flags)
 {
-	unsigned long timeout = jiffies +
-				msecs_to_jiffies(UPTR_RETRY_TIMEOUT_MS);
+	unsigned long timeout = 0;
 	int err;
 
 	lockdep_assert_not_held(&range->domain->lock);
 
 	if (mutex_lock_killable(&range->populate_lock))
 		return -EINTR;
+
+	/*
+	 * Revalidation of a fully valid range costs no page walk, for either
+	 * backend: entries only stop being valid in the notifier, which
+	 * drops them.  The caller's uptr_range_valid() under the domain lock
+	 * closes the race with an invalidation that runs after this check.
+	 */
+	if (READ_ONCE(range->nvalid) == range->npages &&
+	    (!(flags & UPTR_POPULATE_WRITE) ||
+	     READ_ONCE(range->nwrite) == range->npages)) {
+		uptr_stat_add(range->domain, UPTR_STAT_CACHE_HITS, 1);
+		err = 0;
+		goto out_unlock;
+	}
+
 	if (!mmget_not_zero(range->mm)) {
 		err = -ESRCH;
 		goto out_unlock;
@@ -817,7 +838,15 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 			err = -ERESTARTSYS;
 			break;
 		}
-		if (time_after(jiffies, timeout)) {
+		/*
+		 * The budget starts after the first attempt: a long-term pin
+		 * that migrates pages out of ZONE_MOVABLE invalidates its own
+		 * range once, however long that first attempt took.
+		 */
+		if (!timeout) {
+			timeout = jiffies +
+				  msecs_to_jiffies(UPTR_RETRY_TIMEOUT_MS) ?: 1;
+		} else if (time_after(jiffies, timeout)) {
 			err = -EBUSY;
 			break;
 		}

@@ -133,7 +133,7 @@ static inline unsigned int uptr_entry_order(uptr_entry_t e)
  * @UPTR_STAT_PINNED: pages currently pinned (PIN backend)
  * @UPTR_STAT_MAPPED: entries currently valid (both backends)
  * @UPTR_STAT_POPULATES: populate calls that did work
- * @UPTR_STAT_CACHE_HITS: PIN populates answered from the cache
+ * @UPTR_STAT_CACHE_HITS: populates answered without a page walk
  * @UPTR_STAT_PAGES_POPULATED: pages pinned or mirrored, cumulative
  * @UPTR_STAT_RETRIES: populates retried after a racing invalidation
  * @UPTR_STAT_FAULTS: device faults handled by uptr_range_fault()
@@ -267,8 +267,13 @@ struct uptr_range {
 	uptr_entry_t *entries;
 	/** @pages: PIN backend: pinned page per valid entry.  Domain lock. */
 	struct page **pages;
-	/** @nvalid: number of valid entries.  Domain lock. */
+	/**
+	 * @nvalid: number of valid entries.  Written under the domain lock,
+	 * read locklessly (READ_ONCE) by the populate fast path.
+	 */
 	unsigned long nvalid;
+	/** @nwrite: valid entries with %UPTR_ENTRY_WRITE.  As @nvalid. */
+	unsigned long nwrite;
 	/** @populate_lock: serialises populates of this range. */
 	struct mutex populate_lock;
 	/**
