@@ -20,6 +20,10 @@
 #   --quick     scan for leaks only after the modules are unloaded, not also
 #               after the tests (implied by --filter)
 #
+# UPTR_LEAK_SCAN=full|quick|off overrides the kmemleak scans: full (two
+# scans after the tests, two after the unload; the default), quick (as
+# --quick) or off (no scan: a faster edit-test loop that cannot see leaks).
+#
 # The kernel, modules and out/selftests must have been built already
 # (tools/check.sh does it).  Output: PASS/FAIL/SKIP/XFAIL lines, the output
 # of failed tests indented with "|", and last "vm: N passed, N failed[, N
@@ -117,7 +121,15 @@ cmdline+=" watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
 cmdline+=" hung_task_timeout_secs=120"
 # A filtered run (make check T=...) scans for leaks once the modules are
 # unloaded only, not also after the tests.
-[ -z "$filter" ] && [ $quick = 0 ] || cmdline+=" uptr_vm_quick=1"
+leak=full
+[ -z "$filter" ] && [ $quick = 0 ] || leak=quick
+leak=${UPTR_LEAK_SCAN:-$leak}
+case $leak in
+full|quick) ;;
+off) log "UPTR_LEAK_SCAN=off: no kmemleak scan, leaks go unseen" ;;
+*) die "UPTR_LEAK_SCAN: full, quick or off" ;;
+esac
+cmdline+=" uptr_vm_leak=$leak"
 cmdline+=" $append"
 : > "$dir/console.log"
 : > "$dir/results.log"
