@@ -633,7 +633,7 @@ struct race {
 	__u32 vm;
 	__u64 src, dst, size;
 	bool stop;	/* __atomic accesses */
-	int submitted, failed;
+	int submitted, refused, failed;
 };
 
 static void *race_submitter(void *arg)
@@ -648,11 +648,11 @@ static void *race_submitter(void *arg)
 		c[i] = cmd_copy(r->src, r->dst, r->size);
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		if (exec(r->fd, r->vm, c, 4, &seqno)) {
-			r->failed++;
+			r->refused++;
 			continue;
 		}
 		r->submitted++;
-		if (wait_job(r->fd, r->vm, seqno, &w))
+		if (wait_job(r->fd, r->vm, seqno, &w) || w.status)
 			r->failed++;
 	}
 	return NULL;
@@ -661,7 +661,9 @@ static void *race_submitter(void *arg)
 /*
  * munmap while jobs read the range: the notifier waits for the fences
  * (fence mode) or zaps (fault mode) with mmap_lock held for writing.
- * Neither may deadlock against the jobs.
+ * Neither may deadlock against the jobs.  A fence-mode job that was queued
+ * never fails: the munmap waits for it (EXEC refuses later ones); a
+ * fault-mode job may fail with an unrecoverable fault.
  */
 TEST_F(sgpu, munmap_races_jobs)
 {
@@ -693,8 +695,49 @@ TEST_F(sgpu, munmap_races_jobs)
 		ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1), size));
 		ASSERT_EQ(0, gem_close(self->fd, ubo));
 	}
-	TH_LOG("%d jobs submitted, %d failed", r.submitted, r.failed);
+	TH_LOG("%d jobs run, %d failed, %d refused; notifier waits %llu",
+	       r.submitted, r.failed, r.refused,
+	       query(self->fd, SGPU_QUERY_VM, self->vm,
+		     SGPU_VM_NOTIFIER_WAITS));
 	EXPECT_LT(0, r.submitted);
+	if (variant->mode == SGPU_VM_MODE_FENCE)
+		EXPECT_EQ(0, r.failed);
+}
+
+/*
+ * The same, deterministic: a long job is queued, then the range is
+ * unmapped from the same thread.  Fence mode: munmap returns after the
+ * job, which succeeded.
+ */
+TEST_F(sgpu, munmap_waits_for_job)
+{
+	const size_t size = 1024 * 1024;
+	struct drm_sgpu_cmd c[32];
+	struct drm_sgpu_wait w;
+	__u32 ubo, sbo;
+	__u64 seqno;
+	char *buf;
+	int i;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 1, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	for (i = 0; i < 32; i++)
+		c[i] = cmd_copy(VA(1), VA(2), size);
+	ASSERT_EQ(0, exec(self->fd, self->vm, c, 32, &seqno));
+	ASSERT_EQ(0, munmap(buf, size));
+	ASSERT_EQ(0, wait_job(self->fd, self->vm, seqno, &w));
+	TH_LOG("status %d, notifier waits %llu", w.status,
+	       query(self->fd, SGPU_QUERY_VM, self->vm,
+		     SGPU_VM_NOTIFIER_WAITS));
+	/* Fence mode: never -EFAULT, the munmap waited for the job. */
+	EXPECT_TRUE(w.status == 0 ||
+		    (variant->mode == SGPU_VM_MODE_FAULT && w.status == -EFAULT));
 }
 
 /*
@@ -835,6 +878,15 @@ TEST_F(sgpu, read_only)
 	c = cmd_copy(VA(2), VA(1), size);
 	EXPECT_EQ(-EACCES, run(self->fd, self->vm, &c, 1, &w));
 	EXPECT_EQ(VA(1), w.fault_addr);
+
+	/* The CPU mapping of a writable BO becomes read-only. */
+	ASSERT_EQ(0, mprotect(b, size, PROT_READ));
+	c = cmd_fill(VA(2), size, 0x0b0b0b0b);
+	EXPECT_EQ(-EACCES, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(0, b[0]);
+	ASSERT_EQ(0, mprotect(b, size, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ(0x0b, b[0]);
 }
 
 /* A BO handle closed with live mappings stays usable through them. */
