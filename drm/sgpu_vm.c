@@ -681,6 +681,8 @@ again:
 
 	if (obj) {
 		ctx.vm_bo = drm_gpuvm_bo_obtain_prealloc(ctx.vm_bo);
+		/* shmem BOs: locked and fenced with the VM by EXEC. */
+		drm_gpuvm_bo_extobj_add(ctx.vm_bo);
 		ret = drm_gpuvm_sm_map(&vm->gpuvm, &ctx, args->addr,
 				       args->range, obj, args->bo_offset);
 	} else {
