@@ -1259,11 +1259,14 @@ static void *race_zapper(void *p)
 		i++;
 		/*
 		 * Leave gaps a populate can win in, even on the debug
-		 * kernel under TCG where pinning 8 pages takes longer than
-		 * a zap and a fault: with no gap a populate that loses every
-		 * race can only give up (-EBUSY), which says nothing.
+		 * kernel under TCG on a loaded host, where one populate
+		 * attempt (8 pages, DMA debug, KASAN) can outlast a zap and
+		 * a fault several times over: with gaps shorter than an
+		 * attempt every populate loses and can only give up
+		 * (-EBUSY), which says nothing.  Measured: 5 ms gaps still
+		 * let no populate win with three guests sharing 2 cores.
 		 */
-		usleep(5000);
+		usleep(50000);
 	}
 	r->rounds = i;
 	return NULL;
