@@ -50,7 +50,7 @@
 #include "sgpu_drv.h"
 
 /* uptr_range_populate() calls before -EBUSY is final. */
-#define SGPU_POPULATE_TRIES	4
+#define SGPU_POPULATE_TRIES	2
 
 /* Largest shmem BO: 4 GiB, far more than the test guest has. */
 #define SGPU_MAX_BO_SIZE	SZ_4G
@@ -428,8 +428,8 @@ int sgpu_ubo_check_owner(struct sgpu_ubo *ubo)
  * sgpu_ubo_populate() - populate a whole userptr BO
  * @ubo: the BO
  *
- * uptr_range_populate() of the whole range, retried a few times when it
- * gives up with -EBUSY: a PIN populate whose pages FOLL_LONGTERM has to
+ * uptr_range_populate() of the whole range, retried once when it gives
+ * up with -EBUSY: a PIN populate whose pages FOLL_LONGTERM has to
  * migrate out of ZONE_MOVABLE or CMA always loses its first commit (the
  * migration invalidates the range), and on a slow machine that attempt
  * alone can outlast the core's retry budget.  The pages have moved by

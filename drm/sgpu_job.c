@@ -47,10 +47,14 @@
 
 #include "sgpu_drv.h"
 
-/* Faults serviced for one access before the job gives up (-EBUSY). */
-#define SGPU_FAULT_RETRIES	32
-/* EXEC commits that keep losing against invalidations (-EBUSY). */
-#define SGPU_EXEC_RETRIES	16
+/*
+ * Faults serviced for one access before the job gives up with -EBUSY.
+ * Each may take the core's whole retry budget (about a second) when
+ * invalidations keep racing with it.
+ */
+#define SGPU_FAULT_RETRIES	8
+/* EXEC commits that lose against invalidations before -EBUSY. */
+#define SGPU_EXEC_RETRIES	4
 
 #define SGPU_FNV_BASIS		0xcbf29ce484222325ULL
 #define SGPU_FNV_PRIME		0x100000001b3ULL

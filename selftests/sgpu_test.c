@@ -665,7 +665,7 @@ static void *race_submitter(void *arg)
  * never fails: the munmap waits for it (EXEC refuses later ones); a
  * fault-mode job may fail with an unrecoverable fault.
  */
-TEST_F(sgpu, munmap_races_jobs)
+TEST_F_TIMEOUT(sgpu, munmap_races_jobs, 300)
 {
 	const size_t size = 1024 * 1024;
 	struct race r = { .fd = self->fd, .vm = self->vm, .size = size };
@@ -709,7 +709,7 @@ TEST_F(sgpu, munmap_races_jobs)
  * unmapped from the same thread.  Fence mode: munmap returns after the
  * job, which succeeded.
  */
-TEST_F(sgpu, munmap_waits_for_job)
+TEST_F_TIMEOUT(sgpu, munmap_waits_for_job, 300)
 {
 	const size_t size = 1024 * 1024;
 	struct drm_sgpu_cmd c[32];
@@ -738,6 +738,81 @@ TEST_F(sgpu, munmap_waits_for_job)
 	/* Fence mode: never -EFAULT, the munmap waited for the job. */
 	EXPECT_TRUE(w.status == 0 ||
 		    (variant->mode == SGPU_VM_MODE_FAULT && w.status == -EFAULT));
+}
+
+struct zapper {
+	char *buf;
+	size_t size;
+	bool stop;	/* __atomic accesses */
+	int zaps;
+};
+
+/* Invalidate the whole buffer every 100 ms until told to stop. */
+static void *zapper_thread(void *arg)
+{
+	struct zapper *z = arg;
+
+	while (!__atomic_load_n(&z->stop, __ATOMIC_RELAXED)) {
+		madvise(z->buf, z->size, MADV_DONTNEED);
+		z->zaps++;
+		usleep(100000);
+	}
+	return NULL;
+}
+
+/*
+ * Invalidations racing with submissions and running jobs (MADV_DONTNEED
+ * in a loop): a queued job never fails, the memory stays mapped.  Fence
+ * mode revalidates at EXEC (the commit may lose and retry), fault mode
+ * takes recoverable faults.
+ */
+TEST_F_TIMEOUT(sgpu, invalidate_races_exec, 300)
+{
+	const size_t size = 16 * PAGE;
+	struct zapper z = { .size = size };
+	struct drm_sgpu_cmd c[2];
+	struct drm_sgpu_wait w;
+	int jobs = 0, busy = 0, failed = 0, ret;
+	__u32 ubo, sbo;
+	pthread_t t;
+	__u64 seqno;
+
+	z.buf = anon(size);
+	ASSERT_NE(NULL, z.buf);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, z.buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	c[0] = cmd_copy(VA(1), VA(2), size);
+	c[1] = cmd_fill(VA(1), size, 0x0c0c0c0c);
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, zapper_thread, &z));
+	while (jobs < 6) {
+		ret = exec(self->fd, self->vm, c, 2, &seqno);
+		if (ret == -EBUSY && busy++ < 20)
+			continue;
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(0, wait_job(self->fd, self->vm, seqno, &w));
+		jobs++;
+		if (w.status)
+			failed++;
+	}
+	__atomic_store_n(&z.stop, true, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	TH_LOG("%d jobs, %d failed, %d EXEC gave up, %d zaps; repins %llu, faults %llu",
+	       jobs, failed, busy, z.zaps,
+	       query(self->fd, SGPU_QUERY_BO, ubo, SGPU_BO_REPINS),
+	       query(self->fd, SGPU_QUERY_BO, ubo, SGPU_BO_GPU_FAULTS));
+	EXPECT_EQ(0, failed);
+	EXPECT_LT(0, jobs);
+
+	/* Quiet again: the data path is intact. */
+	pattern(z.buf, size, 5);
+	ASSERT_EQ(0, run(self->fd, self->vm, c, 1, NULL));
+	c[0] = cmd_compare(VA(1), VA(2), size, VA(1));
+	ASSERT_EQ(0, run(self->fd, self->vm, c, 1, NULL));
+	EXPECT_EQ(0, *(__u64 *)z.buf);
 }
 
 /*
@@ -957,7 +1032,7 @@ TEST_F(sgpu, two_vms)
  * Process exit with jobs in flight: a child submits and exits without
  * waiting; everything is torn down (the teardown checks the counters).
  */
-TEST_F(sgpu, exit_with_jobs_in_flight)
+TEST_F_TIMEOUT(sgpu, exit_with_jobs_in_flight, 300)
 {
 	const size_t size = 512 * 1024;
 	pid_t pid;
