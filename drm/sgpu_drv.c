@@ -295,24 +295,44 @@ static const struct drm_driver sgpu_drm_driver = {
 	.minor = 0,
 };
 
+/* Names of the SGPU_DEV_* counters, in debugfs. */
+static const char *const sgpu_dev_counter_names[SGPU_DEV_COUNT] = {
+	[SGPU_DEV_LIVE_VMS] = "live_vms",
+	[SGPU_DEV_LIVE_BOS] = "live_bos",
+	[SGPU_DEV_LIVE_USERPTR_BOS] = "live_userptr_bos",
+	[SGPU_DEV_LIVE_MAPPINGS] = "live_mappings",
+	[SGPU_DEV_LIVE_JOBS] = "live_jobs",
+	[SGPU_DEV_PINNED_PAGES] = "pinned_pages",
+	[SGPU_DEV_DEVMEM_PAGES] = "devmem_pages",
+	[SGPU_DEV_DEVMEM_USED] = "devmem_used",
+	[SGPU_DEV_PT_PAGES] = "pt_pages",
+	[SGPU_DEV_CPU_MIGRATIONS] = "cpu_migrations",
+};
+
+/*
+ * dri/<minor>/sgpu: one "name value" line per device counter (the values
+ * of SGPU_QUERY_DEVICE), then one "vm <n>:" line per live VM with its
+ * SGPU_VM_* counters in index order.
+ */
 static int sgpu_debugfs_show(struct seq_file *m, void *data)
 {
 	struct drm_debugfs_entry *entry = m->private;
 	struct sgpu_device *sdev = to_sgpu(entry->dev);
 	u64 v[SGPU_VM_COUNT];
 	struct sgpu_vm *vm;
-	unsigned int i;
+	unsigned int i, n = 0;
 
 	for (i = 0; i < SGPU_DEV_COUNT; i++)
-		seq_printf(m, "dev[%u] %llu\n", i,
-			   (u64)atomic64_read(&sdev->live[i]));
-	seq_printf(m, "pinned %llu devmem %llu/%llu\n",
-		   uptr_pinned_pages_total(), sgpu_devmem_pages(sdev, true),
-		   sgpu_devmem_pages(sdev, false));
+		v[i] = atomic64_read(&sdev->live[i]);
+	v[SGPU_DEV_PINNED_PAGES] = uptr_pinned_pages_total();
+	v[SGPU_DEV_DEVMEM_PAGES] = sgpu_devmem_pages(sdev, false);
+	v[SGPU_DEV_DEVMEM_USED] = sgpu_devmem_pages(sdev, true);
+	for (i = 0; i < SGPU_DEV_COUNT; i++)
+		seq_printf(m, "%s %llu\n", sgpu_dev_counter_names[i], v[i]);
 	mutex_lock(&sdev->vms_lock);
 	list_for_each_entry(vm, &sdev->vms, dev_link) {
 		sgpu_vm_query(vm, v);
-		seq_printf(m, "vm %p:", vm);
+		seq_printf(m, "vm %u:", n++);
 		for (i = 0; i < SGPU_VM_COUNT; i++)
 			seq_printf(m, " %llu", v[i]);
 		seq_putc(m, '\n');
