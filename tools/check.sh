@@ -15,6 +15,8 @@
 #   gate:checkpatch    checkpatch --strict over mm/ drm/ include/ selftests/ tools/
 #   gate:kernel-doc    kernel-doc -Wall over mm/ drm/ include/ selftests/runner/
 #   check:manifest     every selftests/*.c program is run by selftests/tests.list
+#   docs:matrix        docs/matrix.rst carries the table sgpu_matrix --matrix
+#                      prints (tools/matrix.sh), checked after the build
 #   build:kernel       tools/kernel.sh debug (incremental)
 #   gate:build-w1      the project modules build with W=1 and no warning
 #                      (in a copy under out/w1 with -Werror, so that a
@@ -285,6 +287,15 @@ if [ "$main_tests" != 0 ] && [ $kernel_ok = 1 ]; then
 	else
 		report FAIL build:selftests "see $logs/selftests.txt"
 		tail -n 30 "$logs/selftests.txt" | indent
+	fi
+	# docs/matrix.rst's table is generated from the matrix test binary.
+	if selected docs:matrix; then
+		if tools/matrix.sh --check > "$logs/matrix.diff" 2>&1; then
+			report PASS docs:matrix
+		else
+			report FAIL docs:matrix "stale: run tools/matrix.sh"
+			head -n 20 "$logs/matrix.diff" | indent
+		fi
 	fi
 	guest_status < <(tools/vm/boot.sh --filter "$filter" --tag check 2>&1)
 	wait $! || [ $? = 1 ] || report FAIL vm:setup "tools/vm/boot.sh could not run"

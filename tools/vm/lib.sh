@@ -22,6 +22,7 @@ uptr_host_deps=(
 	/usr/include/openssl/ssl.h:libssl-dev
 	/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 	/usr/lib/x86_64-linux-gnu/libnuma.a:libnuma-dev
+	/usr/lib/x86_64-linux-gnu/libhugetlbfs.a:libhugetlbfs-dev
 )
 
 # Install whatever of uptr_host_deps is missing (as root, with apt-get);

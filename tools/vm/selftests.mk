@@ -28,6 +28,9 @@ BASE_CFLAGS := -O2 -g -Wall -U_FORTIFY_SOURCE -static -pthread \
 MM_CFLAGS := $(BASE_CFLAGS) -I $(SRC) -I $(OUT)/config
 MM_LDLIBS := -lrt -lpthread -lm
 LDLIBS_migration := -lnuma
+# The userptr matrix maps hugetlbfs through libhugetlbfs and moves pages
+# between NUMA nodes (move_pages, mbind).
+LDLIBS_sgpu_matrix := -lhugetlbfs -lnuma
 
 # tools/testing/selftests/mm/check_config.sh probes liburing and records it
 # as LOCAL_CONFIG_HAVE_LIBURING in local_config.h (cow, gup_longterm).  The
@@ -75,7 +78,7 @@ $(addprefix $(OUT)/,$(KSFT_MM)): $(OUT)/%: $(MM)/%.c $(MM_DEPS)
 
 $(addprefix $(OUT)/,$(PROJ_TESTS)): $(OUT)/%: $(PROJ)/selftests/%.c $(HDR)/.stamp
 	@echo "  CC      $(notdir $@)"
-	@$(CC) $(PROJ_CFLAGS) -MMD -MP -MF $@.d $< -lrt -lpthread -lm -o $@
+	@$(CC) $(PROJ_CFLAGS) -MMD -MP -MF $@.d $< $(LDLIBS_$*) -lrt -lpthread -lm -o $@
 
 # Every program is rebuilt when the TCG timeout scaling changes.
 $(addprefix $(OUT)/,$(PROJ_TESTS) $(PROJ_BENCH)): $(dir $(lastword $(MAKEFILE_LIST)))ksft-tcg.h
