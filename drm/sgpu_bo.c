@@ -285,39 +285,6 @@ bool sgpu_is_ubo(struct drm_gem_object *obj)
 	return obj->funcs == &sgpu_ubo_funcs;
 }
 
-/*
- * Early, precise errors for USERPTR_CREATE: the range must be mapped,
- * not VM_IO/VM_PFNMAP, and writable unless the BO is read-only.
- */
-static int sgpu_check_vmas(struct mm_struct *mm, unsigned long start,
-			   unsigned long end, bool write)
-{
-	struct vm_area_struct *vma;
-	unsigned long addr = start;
-	int ret = 0;
-
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
-	while (addr < end) {
-		vma = vma_lookup(mm, addr);
-		if (!vma) {
-			ret = -EFAULT;
-			break;
-		}
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP)) {
-			ret = -EOPNOTSUPP;
-			break;
-		}
-		if (write && !(vma->vm_flags & VM_WRITE)) {
-			ret = -EACCES;
-			break;
-		}
-		addr = vma->vm_end;
-	}
-	mmap_read_unlock(mm);
-	return ret;
-}
-
 /**
  * sgpu_userptr_create_ioctl() - DRM_IOCTL_SGPU_USERPTR_CREATE
  * @drm: the device
@@ -361,8 +328,16 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 		  SGPU_USERPTR_BACKEND_PIN ? UPTR_BACKEND_PIN :
 					     UPTR_BACKEND_FAULT;
 
-	ret = sgpu_check_vmas(current->mm, args->addr, end,
-			      !(flags & SGPU_USERPTR_READ_ONLY));
+	/*
+	 * Early, precise errors: the range must be mapped, not
+	 * VM_IO/VM_PFNMAP, and writable unless the BO is read-only.
+	 */
+	if (mmap_read_lock_killable(current->mm))
+		return -EINTR;
+	ret = uptr_check_vmas(current->mm, args->addr, end,
+			      flags & SGPU_USERPTR_READ_ONLY ?
+			      0 : UPTR_CHECK_WRITE);
+	mmap_read_unlock(current->mm);
 	if (ret)
 		return ret;
 

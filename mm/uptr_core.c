@@ -660,6 +660,62 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 }
 
 /**
+ * uptr_check_vmas() - check that a span of user memory can be mirrored
+ * @mm: the address space
+ * @start: first address of the span
+ * @end: end of the span (exclusive)
+ * @flags: UPTR_CHECK_* flags, the access the device needs
+ *
+ * Walk the VMAs covering [@start, @end) and report the first reason why
+ * the span cannot be pinned or mirrored.  Each VMA, in address order, is
+ * checked for, in this order: a hole before it (-EFAULT); %VM_IO or
+ * %VM_PFNMAP (-EOPNOTSUPP); with %UPTR_CHECK_READ, no %VM_READ, and with
+ * %UPTR_CHECK_WRITE, no %VM_WRITE (-EACCES); with both %UPTR_CHECK_WRITE
+ * and %UPTR_CHECK_LONGTERM, a shared mapping of a file whose mapping needs
+ * dirty tracking for writeback, which a writable long-term pin cannot
+ * honour (-EOPNOTSUPP).
+ *
+ * Drivers can call it before creating a range to fail early with a precise
+ * errno; the core calls it when a pin or fault failed.  The answer is only
+ * a snapshot: the VMAs may change as soon as mmap_lock is dropped.
+ *
+ * Context: Process context.  The caller holds mmap_lock of @mm, for
+ * reading or writing.
+ * Return: 0 if the span is mapped with the required access, -EINVAL for
+ * unknown @flags, else -EFAULT, -EOPNOTSUPP or -EACCES as above.
+ */
+int uptr_check_vmas(struct mm_struct *mm, unsigned long start,
+		    unsigned long end, unsigned int flags)
+{
+	bool write = flags & UPTR_CHECK_WRITE;
+	struct vm_area_struct *vma;
+	unsigned long addr = start;
+
+	mmap_assert_locked(mm);
+
+	if (flags & ~UPTR_CHECK_FLAGS)
+		return -EINVAL;
+
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma)
+			return -EFAULT;
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+			return -EOPNOTSUPP;
+		if (((flags & UPTR_CHECK_READ) && !(vma->vm_flags & VM_READ)) ||
+		    (write && !(vma->vm_flags & VM_WRITE)))
+			return -EACCES;
+		if (write && (flags & UPTR_CHECK_LONGTERM) &&
+		    vma->vm_file && (vma->vm_flags & VM_SHARED) &&
+		    mapping_can_writeback(vma->vm_file->f_mapping))
+			return -EOPNOTSUPP;
+		addr = vma->vm_end;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(uptr_check_vmas);
+
+/**
  * uptr_classify_error() - turn a failed pin or fault into a precise errno
  * @range: the range
  * @start: first address of the failed span
@@ -668,7 +724,7 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
  * @err: the error GUP or HMM returned
  *
  * GUP and HMM report most failures as -EFAULT.  Walk the VMAs of the span
- * to tell the caller what is wrong.
+ * with uptr_check_vmas() to tell the caller what is wrong.
  *
  * Context: Process context, mmap_lock not held.
  * Return: -EFAULT for a hole, -EOPNOTSUPP for VM_IO/VM_PFNMAP memory or a
@@ -679,39 +735,20 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 int uptr_classify_error(struct uptr_range *range, unsigned long start,
 			unsigned long end, bool write, int err)
 {
-	struct mm_struct *mm = range->mm;
-	struct vm_area_struct *vma;
-	unsigned long addr = start;
-	int ret = err;
+	unsigned int flags = UPTR_CHECK_READ;
+	int ret;
 
 	if (err != -EFAULT && err != -EPERM)
 		return err;
 
-	mmap_read_lock(mm);
-	while (addr < end) {
-		vma = vma_lookup(mm, addr);
-		if (!vma) {
-			ret = -EFAULT;
-			break;
-		}
-		if (vma->vm_flags & (VM_IO | VM_PFNMAP)) {
-			ret = -EOPNOTSUPP;
-			break;
-		}
-		if (!(vma->vm_flags & VM_READ) ||
-		    (write && !(vma->vm_flags & VM_WRITE))) {
-			ret = -EACCES;
-			break;
-		}
-		if (write && range->backend == UPTR_BACKEND_PIN &&
-		    vma->vm_file && (vma->vm_flags & VM_SHARED) &&
-		    mapping_can_writeback(vma->vm_file->f_mapping)) {
-			ret = -EOPNOTSUPP;
-			break;
-		}
-		addr = vma->vm_end;
-	}
-	mmap_read_unlock(mm);
+	if (write)
+		flags |= UPTR_CHECK_WRITE;
+	if (range->backend == UPTR_BACKEND_PIN)
+		flags |= UPTR_CHECK_LONGTERM;
+
+	mmap_read_lock(range->mm);
+	ret = uptr_check_vmas(range->mm, start, end, flags) ?: err;
+	mmap_read_unlock(range->mm);
 	return ret == -EPERM ? -EACCES : ret;
 }
 

@@ -82,6 +82,13 @@ enum uptr_backend {
 #define UPTR_POPULATE_SNAPSHOT		BIT(1)	/* FAULT: present pages only */
 #define UPTR_POPULATE_FLAGS		(UPTR_POPULATE_WRITE | UPTR_POPULATE_SNAPSHOT)
 
+/* Access checks for uptr_check_vmas(). */
+#define UPTR_CHECK_READ			BIT(0)	/* VM_READ required */
+#define UPTR_CHECK_WRITE		BIT(1)	/* VM_WRITE required */
+#define UPTR_CHECK_LONGTERM		BIT(2)	/* written through long-term pins */
+#define UPTR_CHECK_FLAGS		(UPTR_CHECK_READ | UPTR_CHECK_WRITE | \
+					 UPTR_CHECK_LONGTERM)
+
 /*
  * A &uptr_entry_t describes one PAGE_SIZE page of a range for the device:
  *
@@ -307,6 +314,9 @@ bool uptr_range_valid(struct uptr_range *range, unsigned long start,
 		      unsigned long length);
 unsigned long uptr_range_count_valid(struct uptr_range *range,
 				     unsigned long start, unsigned long length);
+
+int uptr_check_vmas(struct mm_struct *mm, unsigned long start,
+		    unsigned long end, unsigned int flags);
 
 /**
  * uptr_domain_lock() - take the notifier lock of a domain
