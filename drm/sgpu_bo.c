@@ -306,6 +306,7 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 	struct sgpu_ubo *ubo;
 	struct sgpu_vm *vm;
 	u32 flags = args->flags;
+	unsigned int check;
 	int ret;
 
 	if (args->pad || (flags & ~SGPU_USERPTR_FLAGS) ||
@@ -330,13 +331,17 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 
 	/*
 	 * Early, precise errors: the range must be mapped, not
-	 * VM_IO/VM_PFNMAP, and writable unless the BO is read-only.
+	 * VM_IO/VM_PFNMAP, and writable unless the BO is read-only; a
+	 * writable PIN BO cannot long-term pin file pages that need dirty
+	 * tracking, so it would never populate: refuse it now.
 	 */
+	check = 0;
+	if (!(flags & SGPU_USERPTR_READ_ONLY))
+		check = UPTR_CHECK_WRITE |
+			(backend == UPTR_BACKEND_PIN ? UPTR_CHECK_LONGTERM : 0);
 	if (mmap_read_lock_killable(current->mm))
 		return -EINTR;
-	ret = uptr_check_vmas(current->mm, args->addr, end,
-			      flags & SGPU_USERPTR_READ_ONLY ?
-			      0 : UPTR_CHECK_WRITE);
+	ret = uptr_check_vmas(current->mm, args->addr, end, check);
 	mmap_read_unlock(current->mm);
 	if (ret)
 		return ret;

@@ -940,6 +940,34 @@ int uptr_range_populate(struct uptr_range *range, unsigned long start,
 }
 EXPORT_SYMBOL_GPL(uptr_range_populate);
 
+/*
+ * Clamp [*start, *end) to the VMA of @addr (which it contains), for a
+ * fault on a range that is no longer mapped as a whole.
+ */
+static int uptr_clamp_to_vma(struct uptr_range *range, unsigned long addr,
+			     unsigned long *start, unsigned long *end)
+{
+	struct vm_area_struct *vma;
+	int err = 0;
+
+	if (!mmget_not_zero(range->mm))
+		return -ESRCH;
+	if (mmap_read_lock_killable(range->mm)) {
+		mmput(range->mm);
+		return -EINTR;
+	}
+	vma = vma_lookup(range->mm, addr);
+	if (vma) {
+		*start = max(*start, vma->vm_start);
+		*end = min(*end, vma->vm_end);
+	} else {
+		err = -EFAULT;
+	}
+	mmap_read_unlock(range->mm);
+	mmput(range->mm);
+	return err;
+}
+
 /**
  * uptr_range_fault() - service a device fault on one address of a range
  * @range: the range
@@ -948,8 +976,10 @@ EXPORT_SYMBOL_GPL(uptr_range_populate);
  *
  * FAULT faults in the page at @addr and mirrors, without faulting, the pages
  * already present in the window of @range->window bytes around it, clamped
- * to the range and to the VMA of @addr.  PIN has no partial state worth
- * keeping: it populates the whole range.
+ * to the range and to the VMA of @addr.  PIN populates the whole range, or,
+ * when part of it is not mapped (-EFAULT), the window around @addr clamped
+ * to the VMA of @addr, so that the mapped part of a partly unmapped range
+ * stays usable.
  *
  * Context: As uptr_range_populate().
  * Return: As uptr_range_populate().
@@ -958,6 +988,7 @@ int uptr_range_fault(struct uptr_range *range, unsigned long addr,
 		     unsigned int flags)
 {
 	unsigned long page = ALIGN_DOWN(addr, PAGE_SIZE), ws, we;
+	int err;
 
 	might_sleep();
 	if (flags & ~UPTR_POPULATE_WRITE)
@@ -969,12 +1000,22 @@ int uptr_range_fault(struct uptr_range *range, unsigned long addr,
 		return -EPERM;
 
 	uptr_stat_add(range->domain, UPTR_STAT_FAULTS, 1);
-	if (range->backend == UPTR_BACKEND_PIN)
-		return uptr_populate_retry(range, range->start, range->end,
-					   range->start, range->end, flags);
-
 	ws = max(ALIGN_DOWN(page, range->window), range->start);
 	we = min(ALIGN_DOWN(page, range->window) + range->window, range->end);
+	if (range->backend == UPTR_BACKEND_PIN) {
+		err = uptr_populate_retry(range, range->start, range->end,
+					  range->start, range->end, flags);
+		if (err != -EFAULT)
+			return err;
+		/*
+		 * Part of the range is not mapped any more (partial munmap):
+		 * the rest stays usable.  Pin the window around @addr within
+		 * the VMA of @addr, as FAULT would mirror it.
+		 */
+		err = uptr_clamp_to_vma(range, addr, &ws, &we);
+		if (err)
+			return err;
+	}
 	return uptr_populate_retry(range, ws, we, page, page + PAGE_SIZE,
 				   flags);
 }
