@@ -25,7 +25,9 @@ PROJ_BENCH := $(patsubst $(PROJ)/tools/bench/%.c,%,$(wildcard $(PROJ)/tools/benc
 BASE_CFLAGS := -O2 -g -Wall -U_FORTIFY_SOURCE -static -pthread \
 	-include $(dir $(lastword $(MAKEFILE_LIST)))ksft-tcg.h \
 	-isystem $(HDR)/include -isystem $(SRC)/tools/include/uapi
-MM_CFLAGS := $(BASE_CFLAGS) -I $(SRC) -I $(OUT)/config
+# gup_longterm creates __FILE__"_tmpfile_XXXXXX": strip the host path of the
+# source, so that the file is made in the guest's working directory.
+MM_CFLAGS := $(BASE_CFLAGS) -I $(SRC) -I $(OUT)/config -fmacro-prefix-map=$(MM)/=
 MM_LDLIBS := -lrt -lpthread -lm
 LDLIBS_migration := -lnuma
 # The userptr matrix maps hugetlbfs through libhugetlbfs and moves pages
