@@ -351,8 +351,12 @@ static inline int baseline_diff(int fd, const struct baseline *b)
 	struct baseline now;
 	unsigned int i, tries;
 
-	/* Device pages are freed by the last put of the CPU page. */
-	for (tries = 0; tries < 100; tries++) {
+	/*
+	 * Device pages are freed by the last put of the CPU page, BOs and
+	 * VMs by the last job or bind that referenced them (drm_sched's
+	 * free_job, the fault-mode workqueue): poll, for up to 10 s.
+	 */
+	for (tries = 0; tries < 1000; tries++) {
 		baseline_take(fd, &now);
 		for (i = 0; i < ARRAY_SIZE(baseline_idx); i++)
 			if (now.v[i] != b->v[i])

@@ -1442,6 +1442,7 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 	long sharing0, scans0, sharing = 0, want;
 	struct timespec t0, t;
 	struct snap s;
+	char *other;
 
 	if (read_num(KSM "run") < 0)
 		SKIP(return, "no KSM");
@@ -1452,6 +1453,15 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 	scans0 = read_num(KSM "full_scans");
 	snap_take(self, &s);
 	ASSERT_EQ(0, madvise(self->buf, self->size, MADV_MERGEABLE));
+	/*
+	 * MADV_MERGEABLE on memory KSM cannot merge registers nothing: give
+	 * ksmd one mergeable page of this process, so that its full scans,
+	 * which bound the wait, go on.
+	 */
+	other = anon(PAGE);
+	ASSERT_NE(NULL, other);
+	memset(other, 1, PAGE);
+	ASSERT_EQ(0, madvise(other, PAGE, MADV_MERGEABLE));
 	ASSERT_EQ(0, write_num(KSM "pages_to_scan", 4096));
 	ASSERT_EQ(0, write_num(KSM "sleep_millisecs", 10));
 	ASSERT_EQ(0, write_num(KSM "run", 1));
@@ -1461,7 +1471,7 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 		sharing = read_num(KSM "pages_sharing") - sharing0;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (!(merges && sharing >= want) &&
-		 read_num(KSM "full_scans") < scans0 + 3 &&
+		 read_num(KSM "full_scans") < scans0 + (merges ? 8 : 3) &&
 		 t.tv_sec - t0.tv_sec < 60);
 	ASSERT_EQ(0, write_num(KSM "run", 0));
 	EXPECT_EQ(want, sharing);
@@ -1473,6 +1483,7 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 	if (merges)
 		expect_revalidated(_metadata, self, &s);
 	EXPECT_EQ(0, madvise(self->buf, self->size, MADV_UNMERGEABLE));
+	munmap(other, PAGE);
 	ASSERT_EQ(0, write_num(KSM "run", 2));
 }
 
@@ -1518,9 +1529,10 @@ TEST_F(matrix, devmem)
 			break;
 	}
 	if (!self->b->anon) {
+		/* The attempt may still invalidate (migrate_vma's notifier). */
 		EXPECT_EQ(0, moved);
+		gpu_sees_cpu(_metadata, self);
 		verify(_metadata, self);
-		expect_untouched(_metadata, self, &s);
 		return;
 	}
 	TH_LOG("%llu pages moved in %u MIGRATE calls", moved, tries);
@@ -1612,9 +1624,10 @@ TEST_F(matrix, pageout)
  * Reclaim pressure from a second process, bounded in time: for a second
  * it pages the range out (process_madvise(MADV_PAGEOUT) through a pidfd)
  * again and again while this process keeps running jobs on both VMs.
- * Every job sees the right data.  As for pageout: long-term pinned
- * anonymous memory is kept (untouched), other anonymous memory is
- * reclaimed under the jobs (revalidated), hugetlb is refused (-EINVAL).
+ * Every job sees the right data.  FAULT anonymous memory is reclaimed
+ * under the jobs (revalidated); long-term pinned anonymous memory is
+ * mostly kept, but repeated page-outs may split a pinned THP's PMD, whose
+ * invalidation drops the pins; hugetlb is refused (-EINVAL).
  */
 TEST_F_TIMEOUT(matrix, pressure, 120)
 {
@@ -1671,9 +1684,7 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 	}
 	gpu_sees_cpu(_metadata, self);
 	verify(_metadata, self);
-	if (self->b->anon && is_pin(self->backend))
-		expect_untouched(_metadata, self, &s);
-	else if (self->b->anon)
+	if (self->b->anon && !is_pin(self->backend))
 		expect_revalidated(_metadata, self, &s);
 }
 
@@ -1920,8 +1931,8 @@ static const char *cell(const char *test, enum backing kind, __u32 backend)
 		e = -EINVAL;
 	else if (!strcmp(test, "thp_collapse"))
 		e = collapse_errno(kind, backend);
-	else if ((!strcmp(test, "pageout") || !strcmp(test, "pressure")) &&
-		 backings[kind].anon && is_pin(backend))
+	else if (!strcmp(test, "pageout") && backings[kind].anon &&
+		 is_pin(backend))
 		return "pinned: kept";
 	else if (!strcmp(test, "pageout") || !strcmp(test, "pressure"))
 		e = pageout_errno(kind);

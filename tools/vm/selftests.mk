@@ -31,8 +31,11 @@ MM_CFLAGS := $(BASE_CFLAGS) -I $(SRC) -I $(OUT)/config -fmacro-prefix-map=$(MM)/
 MM_LDLIBS := -lrt -lpthread -lm
 LDLIBS_migration := -lnuma
 # The userptr matrix maps hugetlbfs through libhugetlbfs and moves pages
-# between NUMA nodes (move_pages, mbind).
-LDLIBS_sgpu_matrix := -lhugetlbfs -lnuma
+# between NUMA nodes (move_pages, mbind).  libhugetlbfs finds its mounts in
+# a constructor of init.o, which exports nothing: a static link drops it
+# (and every hugetlbfs_*() call then fails) unless the whole archive is in.
+LDLIBS_sgpu_matrix := -Wl,--whole-archive -lhugetlbfs -Wl,--no-whole-archive \
+	-lnuma
 
 # tools/testing/selftests/mm/check_config.sh probes liburing and records it
 # as LOCAL_CONFIG_HAVE_LIBURING in local_config.h (cow, gup_longterm).  The
