@@ -255,6 +255,31 @@ static long count_movable(const char *buf, size_t size)
 	return n;
 }
 
+/* The first node with a non-empty Movable zone, or -1. */
+static int movable_node(void)
+{
+	unsigned long present;
+	char line[160];
+	int node = -1, cur = -1;
+	bool movable = false;
+	FILE *f;
+
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f) && node < 0) {
+		if (sscanf(line, "Node %d,", &cur) == 1) {
+			movable = !!strstr(line, "zone  Movable");
+			continue;
+		}
+		if (movable && sscanf(line, " present %lu", &present) == 1 &&
+		    present)
+			node = cur;
+	}
+	fclose(f);
+	return node;
+}
+
 /* AnonHugePages of the VMA containing @addr, in kB; -1 if not found. */
 static long anon_huge_kb(const void *addr)
 {
@@ -565,6 +590,20 @@ FIXTURE_SETUP(matrix)
 	ASSERT_EQ(0, backing_map(self, self->buf, self->size,
 				 backing_prot(self), 0));
 	self->cpu = self->buf;
+	if (self->kind == MOVABLE) {
+		/*
+		 * movablecore= puts ZONE_MOVABLE on the last node(s); the
+		 * zonelists of the others reach it only after their own
+		 * zones.  Prefer that node for the first touch.
+		 */
+		unsigned long mask;
+		int node = movable_node();
+
+		ASSERT_LE(0, node) TH_LOG("no ZONE_MOVABLE (boot with movablecore=)");
+		mask = 1UL << node;
+		ASSERT_EQ(0, mbind(self->buf, self->size, MPOL_PREFERRED, &mask,
+				   sizeof(mask) * 8, 0));
+	}
 	if (self->kind == RDONLY) {
 		p = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 self->bfd, 0);
@@ -1165,8 +1204,9 @@ static int madv_remove_errno(enum backing kind)
 	case SHMEM:
 	case TMPFS:
 		return 0;
+	case RDONLY:		/* mapped read-only, but may be written */
+		return 0;
 	case HUGETLB:		/* private file mapping */
-	case RDONLY:		/* not writable */
 		return -EACCES;
 	case EXT2:		/* no FALLOC_FL_PUNCH_HOLE */
 		return -EOPNOTSUPP;
