@@ -24,19 +24,11 @@
 #include <drm/drm.h>
 #include <drm/sgpu_drm.h>
 
+#include "uptr_selftest.h"
+
 #define PAGE		4096UL
-#define TWOMEG		(2UL << 20)
 #define VA(n)		((__u64)(n) << 24)	/* 16 MiB slots, n >= 1 */
 #define WAIT_NS		(60LL * 1000 * 1000 * 1000)
-
-/* A check in a forked child: report and exit non-zero. */
-#define CHILD_CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "child %s:%d: %s failed (errno %d)\n",	\
-			__FILE__, __LINE__, #cond, errno);		\
-		_exit(1);						\
-	}								\
-} while (0)
 
 /* Each helper returns 0 or -errno. */
 static inline int ioc(int fd, unsigned long req, void *arg)

@@ -43,17 +43,9 @@
 #include <linux/types.h>
 #include <linux/uptr_test.h>
 
-#define UPTR_DEV	"/dev/uptr_test"
-#define TWOMEG		(2UL << 20)
+#include "uptr_selftest.h"
 
-/* A check in a forked child: report and exit non-zero. */
-#define CHILD_CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "child %s:%d: %s failed (errno %d)\n",	\
-			__FILE__, __LINE__, #cond, errno);		\
-		_exit(1);						\
-	}								\
-} while (0)
+#define UPTR_DEV	"/dev/uptr_test"
 
 static long page_size;
 
@@ -162,22 +154,6 @@ static long long uptr_pinned_total(void)
 	err = uptr_stats(fd, &st);
 	close(fd);
 	return err ? -1 : (long long)st.pinned_total;
-}
-
-/* VmPin of this process in kB, -1 if not found. */
-static long vmpin_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 static void *map_anon(size_t size, int prot)
