@@ -72,6 +72,7 @@ function tap(line, prefix,   st, desc, directive, i, status, n) {
 function begin_step(t, n) {
 	type = t
 	name = n
+	ksft_run = ""
 	running = 1
 	nbuf = 0
 	ncase = 0
@@ -186,9 +187,22 @@ running && type == "kunit" && suite != "" {
 	next
 }
 
+# kselftest.h programs such as cow and gup_longterm announce each case with
+# "# [RUN] what" and then report a generic result ("ok 7 No leak from child
+# into parent"): name the case after both, so that names stay unique.
+running && type == "ksft" && /^# \[RUN\] / {
+	ksft_run = $0
+	sub(/^# \[RUN\] */, "", ksft_run)
+	gsub(/ *\.\.\. */, " ", ksft_run)
+	gsub(/[ \t]+$/, "", ksft_run)
+	gsub(/[ \t]+/, "_", ksft_run)
+	keep($0)
+	next
+}
+
 running && (type == "harness" || type == "ksft") {
 	if ($0 ~ /^(not )?ok [0-9]+/)
-		tap($0, name ":")
+		tap($0, name ":" (ksft_run != "" ? ksft_run "/" : ""))
 	else {
 		if ($0 ~ /^1\.\.[0-9]+/ && plan < 0) {
 			plan = $0
