@@ -396,6 +396,17 @@ static long sgpu_migrate_range(struct sgpu_devmem *dm, struct mm_struct *mm,
 			addr += PAGE_SIZE;
 			continue;
 		}
+		/*
+		 * Only anonymous pages can move.  Skip what migrate_vma
+		 * refuses (hugetlb, VM_IO/VM_PFNMAP/VM_MIXEDMAP, DAX) and
+		 * shared mappings, which hold no anonymous page: walking
+		 * those would only invalidate every mirror of the range.
+		 */
+		if (is_vm_hugetlb_page(vma) || (vma->vm_flags & VM_SPECIAL) ||
+		    vma_is_dax(vma) || (vma->vm_flags & VM_SHARED)) {
+			addr = min(end, vma->vm_end);
+			continue;
+		}
 		next = min3(end, vma->vm_end,
 			    addr + (SGPU_MIGRATE_BATCH << PAGE_SHIFT));
 		moved = sgpu_migrate_batch(dm, vma, addr, next, to_device);

@@ -1477,6 +1477,7 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 	struct timespec t0, t;
 	struct snap s;
 	char *other;
+	long smart;
 
 	if (read_num(KSM "run") < 0)
 		SKIP(return, "no KSM");
@@ -1498,6 +1499,14 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 	ASSERT_EQ(0, madvise(other, PAGE, MADV_MERGEABLE));
 	ASSERT_EQ(0, write_num(KSM "pages_to_scan", 4096));
 	ASSERT_EQ(0, write_num(KSM "sleep_millisecs", 10));
+	/*
+	 * smart_scan skips, for a growing number of scans, a page that did
+	 * not merge when first seen, such as a subpage of the THP that KSM
+	 * had to split first: scan every page every time.
+	 */
+	smart = read_num(KSM "smart_scan");
+	if (smart > 0)
+		ASSERT_EQ(0, write_num(KSM "smart_scan", 0));
 	ASSERT_EQ(0, write_num(KSM "run", 1));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
@@ -1508,6 +1517,8 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 		 read_num(KSM "full_scans") < scans0 + (merges ? 8 : 3) &&
 		 t.tv_sec - t0.tv_sec < 60);
 	ASSERT_EQ(0, write_num(KSM "run", 0));
+	if (smart > 0)
+		write_num(KSM "smart_scan", smart);
 	EXPECT_EQ(want, sharing);
 	if (!merges)
 		expect_untouched(_metadata, self, &s);
@@ -1563,10 +1574,10 @@ TEST_F(matrix, devmem)
 			break;
 	}
 	if (!self->b->anon) {
-		/* The attempt may still invalidate (migrate_vma's notifier). */
+		/* Shared and hugetlb mappings are skipped: not even walked. */
 		EXPECT_EQ(0, moved);
-		gpu_sees_cpu(_metadata, self);
 		verify(_metadata, self);
+		expect_untouched(_metadata, self, &s);
 		return;
 	}
 	TH_LOG("%llu pages moved in %u MIGRATE calls", moved, tries);

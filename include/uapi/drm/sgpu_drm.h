@@ -316,7 +316,8 @@ struct drm_sgpu_wait {
  *
  * Moves anonymous private pages of the range into (out of) the device's
  * DEVICE_PRIVATE memory.  Pages that cannot move (pinned, file-backed,
- * not present) are skipped and not counted.  -EOPNOTSUPP without device
+ * not present) are skipped and not counted; shared and hugetlb mappings
+ * are skipped without being walked.  -EOPNOTSUPP without device
  * memory (``devmem_mb=0`` or CONFIG_DEVICE_PRIVATE=n).
  */
 struct drm_sgpu_migrate {
