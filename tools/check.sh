@@ -41,7 +41,7 @@
 # selected tests need always run; modules are always loaded.
 #
 # Environment: UPTR_VM_TIMEOUT guest run limit in seconds after its boot
-# (default 2400), UPTR_BOOT_TIMEOUT (default 600), UPTR_HANG_TIMEOUT (the
+# (default 4200), UPTR_BOOT_TIMEOUT (default 600), UPTR_HANG_TIMEOUT (the
 # hang self-test's run limit, default 20), UPTR_LEAK_SCAN=full|quick|off
 # (kmemleak scans, see tools/vm/boot.sh), UPTR_ACCEL=tcg|kvm, UPTR_CACHE
 # (default ~/.cache/uptr).

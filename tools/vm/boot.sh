@@ -10,7 +10,7 @@
 #   --manifest  test manifest, default selftests/tests.list
 #   --filter    select tests (see tools/vm/mkinitramfs.sh), default all
 #   --timeout   run limit in seconds once the guest's userspace is up,
-#               default $UPTR_VM_TIMEOUT or 2400; the boot has its own
+#               default $UPTR_VM_TIMEOUT or 4200; the boot has its own
 #               limit, $UPTR_BOOT_TIMEOUT or 600 s (TCG on a loaded host
 #               is slow).  Past either, the guest is killed and reported
 #               with its console tail.
@@ -35,7 +35,7 @@ log_tag=vm
 die() { printf '[vm] error: %s\n' "$*" >&2; exit 2; }
 
 manifest=$UPTR_ROOT/selftests/tests.list
-filter='' timeout=${UPTR_VM_TIMEOUT:-2400} flavour=debug tag=check append=''
+filter='' timeout=${UPTR_VM_TIMEOUT:-4200} flavour=debug tag=check append=''
 boot_timeout=${UPTR_BOOT_TIMEOUT:-600} quick=0
 while [ $# -gt 0 ]; do
 	case $1 in
