@@ -49,9 +49,6 @@
 
 #include "sgpu_drv.h"
 
-/* uptr_range_populate() calls before -EBUSY is final. */
-#define SGPU_POPULATE_TRIES	2
-
 /* Largest shmem BO: 4 GiB, far more than the test guest has. */
 #define SGPU_MAX_BO_SIZE	SZ_4G
 
@@ -408,8 +405,8 @@ int sgpu_ubo_check_owner(struct sgpu_ubo *ubo)
  * sgpu_ubo_populate() - populate a whole userptr BO
  * @ubo: the BO
  *
- * uptr_range_populate() of the whole range, retried once when it gives
- * up with -EBUSY: a PIN populate whose pages FOLL_LONGTERM has to
+ * uptr_range_populate() of the whole range, called again when it gives
+ * up with -EBUSY, for up to %SGPU_RETRY_TIMEOUT_MS: a PIN populate whose pages FOLL_LONGTERM has to
  * migrate out of ZONE_MOVABLE or CMA always loses its first commit (the
  * migration invalidates the range), and on a slow machine that attempt
  * alone can outlast the core's retry budget.  The pages have moved by
@@ -421,19 +418,17 @@ int sgpu_ubo_check_owner(struct sgpu_ubo *ubo)
 int sgpu_ubo_populate(struct sgpu_ubo *ubo)
 {
 	struct uptr_range *r = &ubo->range;
-	unsigned int tries;
+	unsigned long deadline = 0;
 	int ret;
 
 	/* GUP under a resv or the notifier lock: ABBA with mmap_lock. */
 	lockdep_assert_not_held(&r->domain->lock);
 	lockdep_assert_not_held(&ubo->base.resv->lock.base);
 
-	for (tries = 0; tries < SGPU_POPULATE_TRIES; tries++) {
+	do {
 		ret = uptr_range_populate(r, r->start, r->end - r->start,
 					  sgpu_ubo_populate_flags(ubo));
-		if (ret != -EBUSY)
-			break;
-	}
+	} while (ret == -EBUSY && !sgpu_retry_expired(&deadline));
 	return ret;
 }
 

@@ -422,15 +422,33 @@ err_destroy_engine:
 	return ret;
 }
 
+/*
+ * Objects that only live while a file or a job holds them: every one of
+ * them is gone once the device can be removed.
+ */
+static const unsigned int sgpu_dev_zero_at_remove[] = {
+	SGPU_DEV_LIVE_VMS, SGPU_DEV_LIVE_BOS, SGPU_DEV_LIVE_USERPTR_BOS,
+	SGPU_DEV_LIVE_MAPPINGS, SGPU_DEV_LIVE_JOBS, SGPU_DEV_PINNED_PAGES,
+	SGPU_DEV_DEVMEM_USED, SGPU_DEV_PT_PAGES,
+};
+
 static void sgpu_remove(struct platform_device *pdev)
 {
 	struct sgpu_device *sdev = platform_get_drvdata(pdev);
+	unsigned int i, c;
 
 	drm_dev_unregister(&sdev->drm);
 	sgpu_devmem_fini(sdev);
 	destroy_workqueue(sdev->cleanup_wq);
 	destroy_workqueue(sdev->engine_wq);
 	mutex_destroy(&sdev->vms_lock);
+	/* A leak the object counters saw: the kernel log must say so. */
+	for (i = 0; i < ARRAY_SIZE(sgpu_dev_zero_at_remove); i++) {
+		c = sgpu_dev_zero_at_remove[i];
+		WARN(atomic64_read(&sdev->live[c]), "sgpu: %lld %s at removal\n",
+		     (long long)atomic64_read(&sdev->live[c]),
+		     sgpu_dev_counter_names[c]);
+	}
 }
 
 static struct platform_driver sgpu_platform_driver = {

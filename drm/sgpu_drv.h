@@ -53,6 +53,7 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/jiffies.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
@@ -74,6 +75,33 @@ struct sgpu_hw_fence;
 
 #define SGPU_PT_ENTRIES		512
 #define SGPU_PT_LEVELS		4
+
+/*
+ * Work that loses against invalidations is retried for this long before it
+ * fails with -EBUSY: a bind or EXEC whose commit found a userptr invalidated
+ * again, a GPU fault whose pages were zapped before the engine replayed the
+ * access.  A budget in time, not in attempts: under reclaim pressure on a
+ * slow machine every attempt can lose for a while, yet the memory settles.
+ */
+#define SGPU_RETRY_TIMEOUT_MS	10000
+
+/**
+ * sgpu_retry_expired() - account one lost race against a retry budget
+ * @deadline: the budget, 0 before the first lost race
+ *
+ * The budget starts at the first lost race.
+ *
+ * Context: Any context.
+ * Return: true when the operation must give up (-EBUSY).
+ */
+static inline bool sgpu_retry_expired(unsigned long *deadline)
+{
+	if (!*deadline) {
+		*deadline = jiffies + msecs_to_jiffies(SGPU_RETRY_TIMEOUT_MS) ?: 1;
+		return false;
+	}
+	return time_after(jiffies, *deadline);
+}
 
 /**
  * struct sgpu_device - the software GPU

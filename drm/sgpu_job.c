@@ -47,15 +47,6 @@
 
 #include "sgpu_drv.h"
 
-/*
- * Faults serviced for one access before the job gives up with -EBUSY.
- * Each may take the core's whole retry budget (about a second) when
- * invalidations keep racing with it.
- */
-#define SGPU_FAULT_RETRIES	8
-/* EXEC commits that lose against invalidations before -EBUSY. */
-#define SGPU_EXEC_RETRIES	4
-
 #define SGPU_FNV_BASIS		0xcbf29ce484222325ULL
 #define SGPU_FNV_PRIME		0x100000001b3ULL
 
@@ -377,7 +368,8 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 			      struct sgpu_chunk *k)
 {
 	struct sgpu_vm *vm = job->vm;
-	unsigned int i, tries = 0;
+	unsigned long deadline = 0;
+	unsigned int i;
 	int ret = 0;
 
 	for (;;) {
@@ -396,7 +388,8 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 		job->fail_addr = a[i].va;
 		if (!job->fault_mode)
 			return ret;
-		if (++tries > SGPU_FAULT_RETRIES)
+		/* A GPU replays a faulting access until it is serviced. */
+		if (sgpu_retry_expired(&deadline))
 			return -EBUSY;
 		if (READ_ONCE(vm->closed))
 			return -ECANCELED;
@@ -840,8 +833,7 @@ static int sgpu_exec_fence(struct sgpu_job *job, struct list_head *reached,
 	struct dma_fence *fence;
 	struct drm_exec exec;
 	struct sgpu_pt_op *op;
-	unsigned int tries = 0;
-	unsigned long i;
+	unsigned long i, deadline = 0;
 	LIST_HEAD(repin);
 	int ret;
 
@@ -896,7 +888,7 @@ again:
 		drm_exec_fini(&exec);
 		sgpu_job_free_pt_ops(job);
 		sgpu_exec_restore(vm, &repin);
-		if (++tries >= SGPU_EXEC_RETRIES)
+		if (sgpu_retry_expired(&deadline))
 			return -EBUSY;
 		if (signal_pending(current))
 			return -ERESTARTSYS;

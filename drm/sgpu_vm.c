@@ -42,9 +42,6 @@
 
 #include "sgpu_drv.h"
 
-/* Populate attempts of a bind that keeps losing against invalidations. */
-#define SGPU_BIND_RETRIES	16
-
 static void sgpu_vm_free(struct drm_gpuvm *gpuvm)
 {
 	struct sgpu_vm *vm = to_sgpu_vm(gpuvm);
@@ -590,7 +587,7 @@ int sgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 	struct sgpu_job *job;
 	struct sgpu_vm *vm;
 	bool populate;
-	unsigned int tries = 0;
+	unsigned long deadline = 0;
 	int ret;
 
 	vm = sgpu_vm_lookup(file, args->vm_id);
@@ -671,7 +668,7 @@ again:
 		uptr_domain_unlock(&vm->domain);
 		drm_exec_fini(&exec);
 		ret = -EBUSY;
-		if (++tries >= SGPU_BIND_RETRIES)
+		if (sgpu_retry_expired(&deadline))
 			goto out_unlock_vm;
 		ret = -ERESTARTSYS;
 		if (signal_pending(current))

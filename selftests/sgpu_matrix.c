@@ -519,6 +519,25 @@ static int backing_open(struct __test_metadata *_metadata,
 	return fd;
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * SGPU_MATRIX_TIMING=1 in the environment logs the time since the setup
+ * started at each step of the fixture: where a test spends its time.
+ */
+#define STEP(what)							\
+	do {								\
+		if (getenv("SGPU_MATRIX_TIMING"))			\
+			TH_LOG("%ld ms: %s", ms_since(&self->t0), what); \
+	} while (0)
+
 /* The BO flags and bind flags of the variant. */
 static __u32 ubo_flags(struct _test_data_matrix *self)
 {
@@ -601,6 +620,7 @@ FIXTURE_SETUP(matrix)
 		ASSERT_NE(MAP_FAILED, p);
 		self->cpu = p;
 	}
+	STEP("memory mapped");
 	self->seed = 1;
 	pattern(self->cpu, self->size, self->seed);
 	if (self->kind == THP)
@@ -615,6 +635,7 @@ FIXTURE_SETUP(matrix)
 			       movable_node());
 	}
 
+	STEP("memory filled");
 	self->fd = sgpu_open();
 	ASSERT_LE(0, self->fd);
 	for (i = 0; i < NR_VMS; i++) {
@@ -632,6 +653,7 @@ FIXTURE_SETUP(matrix)
 		ASSERT_EQ(0, map(self->fd, g->vm, g->sbo, SCRATCH_VA,
 				 2 * self->size));
 	}
+	STEP("VMs bound");
 }
 
 /* Read dri/<minor>/sgpu: the live_* counters must be back at @b. */
@@ -672,13 +694,14 @@ static int debugfs_diff(const struct baseline *b)
 
 FIXTURE_TEARDOWN(matrix)
 {
-	struct timespec t;
 	unsigned int i;
 
 	if (self->qfd < 0)
 		return;
+	STEP("teardown");
 	if (self->fd >= 0)
 		close(self->fd);
+	STEP("device file closed");
 	for (i = 0; i < NR_VMS; i++)
 		if (self->g[i].scratch)
 			munmap(self->g[i].scratch, 2 * self->size);
@@ -688,13 +711,13 @@ FIXTURE_TEARDOWN(matrix)
 		munmap(self->cpu, self->size);
 	if (self->bfd >= 0)
 		close(self->bfd);
+	STEP("memory unmapped");
 	EXPECT_EQ(-1, baseline_diff(self->qfd, &self->base));
+	STEP("device counters back");
 	EXPECT_EQ(0, debugfs_diff(&self->base));
 	EXPECT_EQ(self->vmpin0, vmpin_kb());
 	close(self->qfd);
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	TH_LOG("%ld ms", (t.tv_sec - self->t0.tv_sec) * 1000 +
-	       (t.tv_nsec - self->t0.tv_nsec) / 1000000);
+	TH_LOG("%ld ms", ms_since(&self->t0));
 }
 
 /* -------------------------------------------------------------------- */
@@ -745,6 +768,7 @@ static void verify(struct __test_metadata *_metadata,
 		EXPECT_TRUE(check_pattern(self->buf, self->size, self->seed))
 			TH_LOG("VM %u: the CPU does not see the GPU's data", i);
 	}
+	STEP("verified");
 }
 
 /*
@@ -1483,7 +1507,7 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 {
 	bool merges = ksm_merges(self->kind, self->backend);
 	long sharing0, scans0, sharing = 0, want;
-	struct timespec t0, t;
+	struct timespec t0;
 	struct snap s;
 	char *other;
 	long smart;
@@ -1532,10 +1556,9 @@ TEST_F_TIMEOUT(matrix, ksm, 120)
 	do {
 		usleep(20000);
 		sharing = read_num(KSM "pages_sharing") - sharing0;
-		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (!(merges && sharing >= want) &&
 		 read_num(KSM "full_scans") < scans0 + (merges ? 8 : 3) &&
-		 t.tv_sec - t0.tv_sec < 60);
+		 ms_since(&t0) < 60000);
 	ASSERT_EQ(0, write_num(KSM "run", 0));
 	if (smart > 0)
 		write_num(KSM "smart_scan", smart);
@@ -1706,9 +1729,15 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 	if (!pid) {
 		struct iovec iov = { .iov_base = self->buf,
 				     .iov_len = self->size };
-		struct timespec t0, t;
+		struct timespec t0;
 		int pidfd;
 
+		/*
+		 * Not a user of the device: without its copies of the files,
+		 * the VMs go away with this test's process even if it dies.
+		 */
+		close(self->fd);
+		close(self->qfd);
 		close(p[0]);
 		pidfd = syscall(SYS_pidfd_open, parent, 0);
 		CHILD_CHECK(pidfd >= 0);
@@ -1720,9 +1749,7 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 			else
 				res[1] = -errno;
 			usleep(10000);
-			clock_gettime(CLOCK_MONOTONIC, &t);
-		} while ((t.tv_sec - t0.tv_sec) * 1000 +
-			 (t.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+		} while (ms_since(&t0) < 1000);
 		CHILD_CHECK(write(p[1], res, sizeof(res)) == sizeof(res));
 		_exit(0);
 	}
@@ -1734,7 +1761,10 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 	EXPECT_EQ(0, status);
 	ASSERT_EQ(sizeof(res), read(p[0], res, sizeof(res)));
 	close(p[0]);
-	TH_LOG("%d rounds of jobs, %ld page-outs", rounds, res[0]);
+	TH_LOG("%d rounds of jobs, %ld page-outs; fault VM: %llu invalidations, %llu GPU faults",
+	       rounds, res[0],
+	       bo_q(self, 1, SGPU_BO_INVALIDATIONS) - s.inval[1],
+	       bo_q(self, 1, SGPU_BO_GPU_FAULTS) - s.faults[1]);
 	if (expect) {
 		EXPECT_EQ(0, res[0]);
 		EXPECT_EQ(expect, res[1]);
@@ -1876,15 +1906,6 @@ struct racer {
 	bool stop;		/* __atomic */
 	int rounds, err;
 };
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 /*
  * munmap + mmap again, MAP_FIXED over, MADV_DONTNEED, in a loop, for one

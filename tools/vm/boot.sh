@@ -199,6 +199,9 @@ while IFS= read -r line; do
 	"@run "*)
 		[ -n "$first_ms" ] || first_ms=$(ms_since_start)
 		log "running ${line#@run }" ;;
+	"@took "*)
+		read -r _ secs ttype tname <<< "$line"
+		log "$ttype $tname took ${secs}s" ;;
 	"@done "*) date +%s > "$dir/done" ;;
 	"@incomplete") incomplete=1 ;;
 	*) report ;;

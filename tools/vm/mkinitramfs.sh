@@ -73,6 +73,38 @@ if [ -n "$filter" ]; then
 	has_glob "$entry_pat" || entry_pat="*$entry_pat*"
 fi
 
+# A harness glob also narrows what the program runs, not only what is
+# reported: the host runs the (static) program with -l, which lists its
+# fixtures, variants and tests without running them, and every case that
+# matches becomes a -r FIXTURE.VARIANT.TEST (kselftest_harness ORs them).
+# shellcheck disable=SC2053 # globbing is the point
+harness_narrow() {	# HOST_PROGRAM
+	local c
+	local -a hits=()
+	[ -x "$1" ] || return 0
+	while read -r c; do
+		[[ $c == $case_pat ]] && hits+=(-r "$c")
+	done < <("$1" -l 2>&1 >/dev/null | awk '
+		/^---/ { body = 1; next }
+		!body { next }
+		{
+			f = substr($0, 1, 21); v = substr($0, 22, 26); t = substr($0, 48)
+			gsub(/ /, "", f); gsub(/ /, "", v); gsub(/ /, "", t)
+			if (f != "") { nf++; fx[nf] = f; nv[nf] = 0; nt[nf] = 0 }
+			if (v != "") var[nf, ++nv[nf]] = v
+			if (t != "") tst[nf, ++nt[nf]] = t
+		}
+		END {
+			for (i = 1; i <= nf; i++)
+				for (k = 1; k <= nt[i]; k++) {
+					if (!nv[i]) { print fx[i] "." tst[i, k]; continue }
+					for (j = 1; j <= nv[i]; j++)
+						print fx[i] "." var[i, j] "." tst[i, k]
+				}
+		}')
+	args+=("${hits[@]}")
+}
+
 # shellcheck disable=SC2053 # globbing is the point
 entry_selected() {	# TYPE NAME
 	[ -z "$filter" ] && return 0
@@ -198,6 +230,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 			if [ "$type" = harness ] && ! has_glob "$case_pat"; then
 				args+=(-r "$case_pat")
 			else
+				[ "$type" = harness ] &&
+					harness_narrow "$UPTR_OUT/selftests/$prog"
 				echo "$name $case_pat" >> "$dir/case-filters"
 			fi
 		fi

@@ -5,7 +5,8 @@
 #
 #   PASS NAME | FAIL NAME (why) | SKIP NAME (why) | XFAIL NAME (why)
 #       | output of a failed test (its last lines)
-#   @boot UPTIME | @run TYPE NAME | @done UPTIME     (progress, for boot.sh)
+#   @boot UPTIME | @run TYPE NAME | @took SECONDS TYPE NAME | @done UPTIME
+#                                                    (progress, for boot.sh)
 #
 # Test names: insmod:NAME, rmmod:NAME, kunit:SUITE.CASE, NAME:CASE for TAP
 # programs (blanks in CASE become '_'), NAME for commands and for what goes
@@ -164,6 +165,7 @@ BEGIN { running = 0; done = 0 }
 	if ($3 == "rmmod")
 		type = "rmmod"
 	end_step($5, $6, $7)
+	out("@took " $6 " " $3 " " $4)
 	next
 }
 
