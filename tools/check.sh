@@ -27,10 +27,15 @@
 #   build:selftests    tools/vm/build-selftests.sh
 #   ...                the guest tests (tools/vm/boot.sh; see tests.list),
 #                      vm:run and kernel-log
+#   build:kernel-release, build:modules-release, release:...
+#                      the release guest (3 vCPUs, our modules built for
+#                      it): selftests/tests-release.list, the kernel mm
+#                      selftests too slow for the debug guest
 #   runner:parser      the result and kernel-log parsers on recorded logs
 #   build:runner-module, runner:*   the runner's self-tests (each boots the
 #                      guest with a misbehaving module or a hanging test and
-#                      checks that the runner reports it)
+#                      checks that the runner reports it; the hang on the
+#                      release kernel, which boots in seconds)
 #
 # PATTERN selects tests by name: a shell glob, or a substring when it has no
 # glob character.  Gates and runner tests match by their name; guest tests
@@ -181,7 +186,10 @@ if selected runner:parser; then
 fi
 
 # --- What the selected tests need ---------------------------------------
+logs_locked=''
 lock_tree() {		# one make check at a time builds and boots in this tree
+	[ -z "$logs_locked" ] || return 0
+	logs_locked=1
 	exec 7>"$UPTR_OUT/check.lock"
 	if ! flock -n 7; then
 		log "waiting for the other make check in this tree to end"
@@ -192,6 +200,8 @@ lock_tree() {		# one make check at a time builds and boots in this tree
 	mkdir -p "$logs"
 }
 main_tests=$(tools/vm/mkinitramfs.sh --manifest selftests/tests.list \
+	--count --filter "$filter")
+release_tests=$(tools/vm/mkinitramfs.sh --manifest selftests/tests-release.list \
 	--count --filter "$filter")
 runner_tests=0
 for t in runner:reports-results runner:detects-warn runner:detects-leak \
@@ -301,6 +311,41 @@ if [ "$main_tests" != 0 ] && [ $kernel_ok = 1 ]; then
 	wait $! || [ $? = 1 ] || report FAIL vm:setup "tools/vm/boot.sh could not run"
 fi
 
+# --- The release guest ---------------------------------------------------
+# selftests/tests-release.list: the mm selftests that are too slow under
+# KASAN and lockdep or need 3 CPUs, on the release kernel with our modules
+# built for it.  Its results are named release:NAME.
+release_ok=0
+if [ "$release_tests" != 0 ] || selected runner:detects-hang; then
+	lock_tree
+	log "kernel: tools/kernel.sh release (incremental; cold: ~8 min)"
+	if tools/kernel.sh release > "$logs/kernel-release.txt" 2>&1; then
+		report PASS build:kernel-release
+		release_ok=1
+	else
+		report FAIL build:kernel-release "see $logs/kernel-release.txt"
+		tail -n 30 "$logs/kernel-release.txt" | indent
+	fi
+fi
+if [ "$release_tests" != 0 ] && [ $release_ok = 1 ]; then
+	log "modules: the project modules for the release kernel"
+	rmods=$(build_modules_copy release)
+	if [ -f "$rmods/mm/uptr.ko" ] && [ -f "$rmods/drm/sgpu.ko" ]; then
+		report PASS build:modules-release
+	else
+		report FAIL build:modules-release "see $UPTR_OUT/modules-release.log"
+		tail -n 20 "$UPTR_OUT/modules-release.log" | indent
+	fi
+	tools/vm/build-selftests.sh debug ksm_functional_tests migration \
+		> "$logs/selftests-release.txt" 2>&1 ||
+		report FAIL build:selftests-release "see $logs/selftests-release.txt"
+	guest_status < <(tools/vm/boot.sh --manifest selftests/tests-release.list \
+		--flavour release --cpus 3 --modules "$rmods" --filter "$filter" \
+		--tag release 2>&1 |
+		sed -u -E 's/^(PASS|FAIL|SKIP|XFAIL) /\1 release:/')
+	wait $! || [ $? = 1 ] || report FAIL vm:setup "tools/vm/boot.sh (release) could not run"
+fi
+
 # --- The runner's self-tests ----------------------------------------------
 # Each boots the guest with a manifest that must make the runner report a
 # failure, and checks what it reported.
@@ -373,7 +418,7 @@ if [ $runner_tests = 1 ] && [ $kernel_ok = 1 ]; then
 		fi
 	fi
 
-	if selected runner:detects-hang; then
+	if selected runner:detects-hang && [ $release_ok = 1 ]; then
 		m=$runner_dir/runner-hang.list
 		cat > "$m" <<-EOF
 		cmd before-hang - true
@@ -384,8 +429,9 @@ if [ $runner_tests = 1 ] && [ $kernel_ok = 1 ]; then
 		o=$runner_dir/runner-hang.out
 		rc=0
 		h0=$(date +%s)
+		# The release kernel boots in seconds, the debug one in a minute.
 		tools/vm/boot.sh --manifest "$m" --tag runner-hang --timeout "$limit" \
-			> "$o" 2>&1 || rc=$?
+			--flavour release > "$o" 2>&1 || rc=$?
 		took=$(( $(date +%s) - h0 ))
 		[ $rc = 1 ] || rcheck_fail+=("boot.sh exit $rc, want 1")
 		booted=$(sed -n 's/.*guest userspace up after \([0-9]*\).*/\1/p' "$o")

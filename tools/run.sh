@@ -76,24 +76,13 @@ nice -n 10 "$UPTR_ROOT/tools/kernel.sh" "$flavour" ||
 	die "kernel build failed"
 tree=$(kernel_tree "$flavour")
 
-# 2. The project modules, built against that tree in a copy of the sources,
-#    so that the in-tree objects of make check (debug) stay as they are.
-mods=$UPTR_CACHE/modules-$(basename "$tree")
-mkdir -p "$mods"
-rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
-	--exclude=/docs/ --exclude=/results/ --exclude='*.o' --exclude='*.ko' \
-	--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
-	--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
-	--exclude='.tmp_*' "$UPTR_ROOT/" "$mods/"
-log "modules: make -C $tree M=$mods"
-if ! flock -s "$tree.lock" nice -n 10 make -k -C "$tree" M="$mods" modules \
-	> "$UPTR_OUT/modules.log" 2>&1; then
-	log "warning: not every module built (see $UPTR_OUT/modules.log)"
-fi
+# 2. The project modules, built against that tree in a copy of the sources.
+log "modules: make -C $tree M=$UPTR_CACHE/modules-$(basename "$tree")"
+mods=$(build_modules_copy "$flavour")
 for ko in mm/uptr.ko mm/tests/uptr_test.ko; do
 	[ -f "$mods/$ko" ] || {
-		tail -n 20 "$UPTR_OUT/modules.log" >&2
-		die "$ko did not build (see $UPTR_OUT/modules.log)"
+		tail -n 20 "$UPTR_OUT/modules-$flavour.log" >&2
+		die "$ko did not build (see $UPTR_OUT/modules-$flavour.log)"
 	}
 done
 [ -f "$mods/drm/sgpu.ko" ] ||

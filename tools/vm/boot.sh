@@ -5,7 +5,8 @@
 # as results arrive, then scan the kernel log.
 #
 #   tools/vm/boot.sh [--manifest FILE] [--filter PATTERN] [--timeout SECONDS]
-#                    [--flavour debug|release] [--tag NAME] [--append ARGS]
+#                    [--flavour debug|release] [--cpus N] [--modules DIR]
+#                    [--tag NAME] [--append ARGS]
 #
 #   --manifest  test manifest, default selftests/tests.list
 #   --filter    select tests (see tools/vm/mkinitramfs.sh), default all
@@ -15,6 +16,9 @@
 #               is slow).  Past either, the guest is killed and reported
 #               with its console tail.
 #   --flavour   kernel flavour (tools/kernel.sh), default debug
+#   --cpus      vCPUs, default 2: CPU 0 on NUMA node 0, the others on node 1
+#   --modules   where the manifest's relative .ko paths are, default the repo
+#               (see tools/vm/mkinitramfs.sh)
 #   --tag       run directory out/vm/NAME (logs, initramfs), default check
 #   --append    extra kernel command line
 #   --quick     scan for leaks only after the modules are unloaded, not also
@@ -36,13 +40,15 @@ die() { printf '[vm] error: %s\n' "$*" >&2; exit 2; }
 
 manifest=$UPTR_ROOT/selftests/tests.list
 filter='' timeout=${UPTR_VM_TIMEOUT:-4200} flavour=debug tag=check append=''
-boot_timeout=${UPTR_BOOT_TIMEOUT:-600} quick=0
+boot_timeout=${UPTR_BOOT_TIMEOUT:-600} quick=0 cpus=2 modules=$UPTR_ROOT
 while [ $# -gt 0 ]; do
 	case $1 in
 	--manifest) manifest=$2; shift 2 ;;
 	--filter) filter=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--flavour) flavour=$2; shift 2 ;;
+	--cpus) cpus=$2; shift 2 ;;
+	--modules) modules=$2; shift 2 ;;
 	--tag) tag=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--quick) quick=1; shift ;;
@@ -50,6 +56,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $timeout$boot_timeout in ''|*[!0-9]*) die "timeouts are seconds, got '$timeout' '$boot_timeout'" ;; esac
+case $cpus in ''|*[!0-9]*|0|1) die "--cpus: 2 or more, got '$cpus'" ;; esac
 
 tree=$(kernel_tree "$flavour")
 kernel=$tree/arch/x86/boot/bzImage
@@ -66,7 +73,7 @@ rm -rf "$dir"
 mkdir -p "$dir"
 # Shared lock: tools/kernel.sh holds it exclusively while it rebuilds.
 flock -s "$tree.lock" "$UPTR_ROOT/tools/vm/mkinitramfs.sh" --manifest "$manifest" \
-	--tree "$tree" --dir "$dir" --filter "$filter"
+	--tree "$tree" --dir "$dir" --filter "$filter" --modules "$modules"
 if [ "$(cat "$dir/selected")" = 0 ]; then
 	log "no test of $manifest matches '$filter': not booting"
 	exit 0
@@ -134,14 +141,17 @@ cmdline+=" $append"
 : > "$dir/console.log"
 : > "$dir/results.log"
 mem=${UPTR_VM_MEM:-2048}	# MiB, half on each NUMA node
-log "booting $flavour kernel with $accel: 2 vCPUs on 2 NUMA nodes, $mem MiB," \
+log "booting $flavour kernel with $accel: $cpus vCPUs on 2 NUMA nodes, $mem MiB," \
     "run limit ${timeout}s, logs in ${dir#"$UPTR_ROOT"/}/"
+node1_cpus=1
+[ "$cpus" = 2 ] || node1_cpus=1-$((cpus - 1))
 start=$(date +%s%N)
-qemu-system-x86_64 "${accel_args[@]}" -m "${mem}M" -smp 2,sockets=2,cores=1,threads=1 \
+qemu-system-x86_64 "${accel_args[@]}" -m "${mem}M" \
+	-smp "$cpus,sockets=$cpus,cores=1,threads=1" \
 	-object memory-backend-ram,id=mem0,size=$((mem / 2))M \
 	-object memory-backend-ram,id=mem1,size=$((mem - mem / 2))M \
 	-numa node,nodeid=0,memdev=mem0,cpus=0 \
-	-numa node,nodeid=1,memdev=mem1,cpus=1 \
+	-numa node,nodeid=1,memdev=mem1,cpus="$node1_cpus" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$kernel" -initrd "$dir/initramfs.cpio" -append "$cmdline" \
 	-serial "file:$dir/console.log" -serial "file:$dir/results.log" \

@@ -58,6 +58,29 @@ kernel_tree() {
 	"$UPTR_ROOT/tools/kernel.sh" "${1:-debug}" --print-dir
 }
 
+# Build the project's modules against the kernel tree of another flavour
+# (release), in a copy of the sources under the cache, so that the in-tree
+# objects of make check (debug) stay as they are.  Prints the copy's
+# directory; the build log is $UPTR_OUT/modules-FLAVOUR.log.
+build_modules_copy() {	# FLAVOUR
+	local tree mods
+	tree=$(kernel_tree "$1")
+	mods=$UPTR_CACHE/modules-$(basename "$tree")
+	mkdir -p "$mods" "$UPTR_OUT"
+	rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
+		--exclude=/docs/ --exclude=/results/ --exclude='*.o' --exclude='*.ko' \
+		--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
+		--exclude='.tmp_*' "$UPTR_ROOT/" "$mods/"
+	# One build per copy at a time (make check and make run share it).
+	if ! flock "$mods.lock" flock -s "$tree.lock" nice -n 10 \
+		make -k -C "$tree" M="$mods" modules \
+		> "$UPTR_OUT/modules-$1.log" 2>&1; then
+		log "warning: not every $1 module built (see $UPTR_OUT/modules-$1.log)"
+	fi
+	echo "$mods"
+}
+
 # Accelerator for QEMU: KVM only when /dev/kvm exists and a short probe boot
 # of this kernel shows that it prints (KVM hangs before the first line on
 # some hosts); the probe result is cached per kernel image.  TCG otherwise.

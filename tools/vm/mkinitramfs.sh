@@ -6,10 +6,13 @@
 # programs the selected entries need, and the resolved manifest.
 #
 #   tools/vm/mkinitramfs.sh --manifest FILE --tree KERNEL_TREE --dir DIR
-#                           [--filter PATTERN]
+#                           [--filter PATTERN] [--modules DIR]
 #   tools/vm/mkinitramfs.sh --manifest FILE --count [--filter PATTERN]
 #
 # --count only prints how many test entries the filter selects.
+# --modules: where a relative KO path of the manifest is found, default the
+# repo root (the modules of the debug build); a copy of the sources built
+# for another flavour (build_modules_copy in tools/vm/lib.sh).
 #
 # Writes into DIR:
 #   initramfs.cpio   uncompressed newc archive (cheap, rebuilt every run)
@@ -31,7 +34,7 @@ set -euo pipefail
 log_tag=initramfs
 . "$(dirname "$0")/lib.sh"
 
-manifest='' tree='' dir='' filter='' count=0
+manifest='' tree='' dir='' filter='' count=0 modules=$UPTR_ROOT
 while [ $# -gt 0 ]; do
 	case $1 in
 	--count) count=1; shift ;;
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--tree) tree=$2; shift 2 ;;
 	--dir) dir=$2; shift 2 ;;
 	--filter) filter=$2; shift 2 ;;
+	--modules) modules=$2; shift 2 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
@@ -195,7 +199,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		case $ko in
 		@kernel/*) ko=$tree/${ko#@kernel/} ;;
 		/*) ;;
-		*) ko=$UPTR_ROOT/$ko ;;
+		*) ko=$modules/$ko ;;
 		esac
 		if [ ! -f "$ko" ]; then
 			if [ $optional = 1 ]; then
