@@ -290,13 +290,23 @@ static inline __u64 fnv1a(const void *p, size_t n)
 	return h;
 }
 
+/*
+ * Word @i of the test pattern @seed.  Word i of pattern seed + 1 is word
+ * i + 1 of pattern seed: a copy shifted by one word turns one into the
+ * other.
+ */
+static inline __u32 pattern_word(size_t i, __u32 seed)
+{
+	return (i + seed) * 2654435761u;
+}
+
 static inline void pattern(void *p, size_t size, __u32 seed)
 {
 	__u32 *w = p;
 	size_t i;
 
 	for (i = 0; i < size / 4; i++)
-		w[i] = (i + seed) * 2654435761u;
+		w[i] = pattern_word(i, seed);
 }
 
 static inline bool check_pattern(const void *p, size_t size, __u32 seed)
@@ -305,7 +315,7 @@ static inline bool check_pattern(const void *p, size_t size, __u32 seed)
 	size_t i;
 
 	for (i = 0; i < size / 4; i++)
-		if (w[i] != (__u32)((i + seed) * 2654435761u))
+		if (w[i] != pattern_word(i, seed))
 			return false;
 	return true;
 }

@@ -80,6 +80,8 @@
 #define UBO_VA		VA(1)
 #define SCRATCH_VA	VA(2)
 #define EXTRA_VA	VA(3)
+/* The scratch BO: a copy of the userptr BO and one more page (verify()). */
+#define SCRATCH_SIZE(self)	((self)->size + PAGE)
 
 enum backing { ANON, THP, HUGETLB, SHMEM, TMPFS, EXT2, MOVABLE, RDONLY };
 
@@ -538,6 +540,54 @@ static long ms_since(const struct timespec *t0)
 			TH_LOG("%ld ms: %s", ms_since(&self->t0), what); \
 	} while (0)
 
+/*
+ * The per-backing contract of the events, shared by the tests and the
+ * generated table (cell()): -errno the event fails with by design, 0 when
+ * it applies.
+ */
+
+/* A writable long-term pin of a file that needs dirty tracking. */
+static bool writable_pin_refused(enum backing kind, __u32 backend)
+{
+	return kind == EXT2 && is_pin(backend);
+}
+
+/* Growing the mapping in place: hugetlb cannot. */
+static int mremap_grow_errno(enum backing kind)
+{
+	return kind == HUGETLB ? -EINVAL : 0;
+}
+
+/* MADV_FREE: private anonymous memory only. */
+static int madv_free_errno(enum backing kind)
+{
+	return backings[kind].anon ? 0 : -EINVAL;
+}
+
+/* Splitting a huge mapping with mprotect() of one page: hugetlb cannot. */
+static int thp_split_errno(enum backing kind)
+{
+	return kind == HUGETLB ? -EINVAL : 0;
+}
+
+/* MADV_PAGEOUT: hugetlb cannot be paged out. */
+static int pageout_errno(enum backing kind)
+{
+	return kind == HUGETLB ? -EINVAL : 0;
+}
+
+/* vmscan keeps long-term pinned anonymous pages: page-out is a no-op. */
+static bool pageout_keeps_pins(enum backing kind, __u32 backend)
+{
+	return backings[kind].anon && is_pin(backend);
+}
+
+/* Migration to device memory takes private anonymous memory only. */
+static bool devmem_applies(enum backing kind)
+{
+	return backings[kind].anon;
+}
+
 /* The BO flags and bind flags of the variant. */
 static __u32 ubo_flags(struct _test_data_matrix *self)
 {
@@ -575,7 +625,7 @@ FIXTURE_SETUP(matrix)
 	self->backend = variant->backend;
 	self->size = self->b->size;
 	self->gpu_write = self->kind != RDONLY &&
-			  !(self->kind == EXT2 && is_pin(self->backend));
+			  !writable_pin_refused(self->kind, self->backend);
 
 	if (self->b->file) {
 		ret = backing_open(_metadata, self);
@@ -645,13 +695,13 @@ FIXTURE_SETUP(matrix)
 		ASSERT_EQ(0, vm_create(self->fd, g->mode, &g->vm));
 		ASSERT_EQ(0, userptr(self->fd, g->vm, self->buf, self->size,
 				     ubo_flags(self), &g->ubo));
-		ASSERT_EQ(0, bo_create(self->fd, 2 * self->size, &g->sbo));
-		g->scratch = bo_mmap(self->fd, g->sbo, 2 * self->size);
+		ASSERT_EQ(0, bo_create(self->fd, SCRATCH_SIZE(self), &g->sbo));
+		g->scratch = bo_mmap(self->fd, g->sbo, SCRATCH_SIZE(self));
 		ASSERT_NE(NULL, g->scratch);
 		ASSERT_EQ(0, bind_op(self->fd, g->vm, SGPU_BIND_MAP, g->ubo, 0,
 				     UBO_VA, self->size, bind_flags(self)));
 		ASSERT_EQ(0, map(self->fd, g->vm, g->sbo, SCRATCH_VA,
-				 2 * self->size));
+				 SCRATCH_SIZE(self)));
 	}
 	STEP("VMs bound");
 }
@@ -704,7 +754,7 @@ FIXTURE_TEARDOWN(matrix)
 	STEP("device file closed");
 	for (i = 0; i < NR_VMS; i++)
 		if (self->g[i].scratch)
-			munmap(self->g[i].scratch, 2 * self->size);
+			munmap(self->g[i].scratch, SCRATCH_SIZE(self));
 	if (self->resv && self->resv != MAP_FAILED)
 		munmap(self->resv, self->resv_size);
 	if (self->cpu && self->cpu != self->buf)
@@ -735,8 +785,11 @@ static int gpu_copy(struct _test_data_matrix *self, struct gpu *g, __u64 src,
  * The contract of a bound, usable userptr, in both VMs: the GPU reads what
  * the CPU wrote and the CPU reads what the GPU wrote (a read-only BO
  * refuses the write with -EACCES and the memory is unchanged).  One job
- * per VM: copy the BO to the first half of the scratch BO, then the
- * second half of the scratch BO to the BO.
+ * per VM: copy the BO (pattern seed) to the zeroed scratch BO, then copy
+ * the scratch BO from its second word back to the BO.  That writes pattern
+ * seed + 1, which the CPU did not write and whose every word tells where
+ * it belongs; the page after the copy in the scratch BO provides its last
+ * word.
  */
 static void verify(struct __test_metadata *_metadata,
 		   struct _test_data_matrix *self)
@@ -747,12 +800,14 @@ static void verify(struct __test_metadata *_metadata,
 	int ret;
 
 	c[0] = cmd_copy(UBO_VA, SCRATCH_VA, self->size);
-	c[1] = cmd_copy(SCRATCH_VA + self->size, UBO_VA, self->size);
+	c[1] = cmd_copy(SCRATCH_VA + 4, UBO_VA, self->size);
 	for (i = 0; i < NR_VMS; i++) {
 		struct gpu *g = &self->g[i];
 
 		pattern(self->cpu, self->size, ++self->seed);
-		pattern(g->scratch + self->size, self->size, self->seed + 1);
+		memset(g->scratch, 0, self->size);
+		*(__u32 *)(g->scratch + self->size) =
+			pattern_word(self->size / 4, self->seed);
 		ret = run(self->fd, g->vm, c, 2, &w);
 		if (self->gpu_write) {
 			ASSERT_EQ(0, ret) TH_LOG("VM %u: command %u at 0x%llx",
@@ -1131,9 +1186,9 @@ TEST_F(matrix, mremap_grow)
 	snap_take(self, &s);
 	ASSERT_EQ(0, munmap(self->buf + self->size, self->size));
 	p = mremap(self->buf, self->size, 2 * self->size, 0);
-	if (self->kind == HUGETLB) {
+	if (mremap_grow_errno(self->kind)) {
 		EXPECT_EQ(MAP_FAILED, p);
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-mremap_grow_errno(self->kind), errno);
 		verify(_metadata, self);
 		expect_untouched(_metadata, self, &s);
 		return;
@@ -1221,7 +1276,7 @@ TEST_F(matrix, madv_free)
 	verify(_metadata, self);
 	snap_take(self, &s);
 	if (madvise_refused(_metadata, self, MADV_FREE,
-			    self->b->anon ? 0 : -EINVAL))
+			    madv_free_errno(self->kind)))
 		return;
 	ASSERT_EQ(0, madvise(self->buf, self->size, MADV_PAGEOUT));
 	gpu_sees_cpu(_metadata, self);
@@ -1427,9 +1482,9 @@ TEST_F(matrix, thp_split)
 	verify(_metadata, self);
 	snap_take(self, &s);
 	ret = mprotect(self->buf + PAGE, PAGE, PROT_READ);
-	if (self->kind == HUGETLB) {
+	if (thp_split_errno(self->kind)) {
 		EXPECT_EQ(-1, ret);
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-thp_split_errno(self->kind), errno);
 		verify(_metadata, self);
 		expect_untouched(_metadata, self, &s);
 		return;
@@ -1613,10 +1668,10 @@ TEST_F(matrix, devmem)
 			SKIP(return, "no device memory (CONFIG_DEVICE_PRIVATE)");
 		ASSERT_EQ(0, ret);
 		moved += m.migrated;
-		if (!self->b->anon)
+		if (!devmem_applies(self->kind))
 			break;
 	}
-	if (!self->b->anon) {
+	if (!devmem_applies(self->kind)) {
 		/* Shared and hugetlb mappings are skipped: not even walked. */
 		EXPECT_EQ(0, moved);
 		verify(_metadata, self);
@@ -1656,12 +1711,6 @@ TEST_F(matrix, devmem)
 	expect_revalidated(_metadata, self, &s);
 }
 
-/* -errno of MADV_PAGEOUT per backing. */
-static int pageout_errno(enum backing kind)
-{
-	return kind == HUGETLB ? -EINVAL : 0;
-}
-
 /*
  * Reclaim: MADV_PAGEOUT of the bound range to zram swap.  Long-term
  * pinned anonymous pages are never reclaimed (vmscan skips a maybe-pinned
@@ -1682,7 +1731,7 @@ TEST_F(matrix, pageout)
 	if (madvise_refused(_metadata, self, MADV_PAGEOUT,
 			    pageout_errno(self->kind)))
 		return;
-	if (self->b->anon && is_pin(self->backend)) {
+	if (pageout_keeps_pins(self->kind, self->backend)) {
 		EXPECT_EQ(0, count_swapped(self->buf, self->size));
 		expect_untouched(_metadata, self, &s);
 	} else if (self->b->anon) {
@@ -1696,7 +1745,7 @@ TEST_F(matrix, pageout)
 					  self->seed));
 	}
 	verify(_metadata, self);
-	if (self->b->anon && is_pin(self->backend))
+	if (pageout_keeps_pins(self->kind, self->backend))
 		expect_untouched(_metadata, self, &s);
 	else if (self->b->anon)
 		expect_revalidated(_metadata, self, &s);
@@ -1999,31 +2048,34 @@ TEST_F_TIMEOUT(matrix, race, 120)
 /* -------------------------------------------------------------------- */
 /* The matrix table (sgpu_matrix --matrix)                               */
 
-/* What a cell asserts beyond verify(), for the generated table. */
+/*
+ * What a cell asserts beyond verify(), for the generated table: from the
+ * same contract helpers the tests assert.
+ */
 static const char *cell(const char *test, enum backing kind, __u32 backend)
 {
 	int e = 0;
 
-	if (!strcmp(test, "use") && kind == EXT2 && is_pin(backend))
+	if (!strcmp(test, "use") && writable_pin_refused(kind, backend))
 		return "RW:EOPNOTSUPP";
-	if (!strcmp(test, "mremap_grow") && kind == HUGETLB)
-		e = -EINVAL;
-	else if (!strcmp(test, "madv_free") && !backings[kind].anon)
-		e = -EINVAL;
+	if (!strcmp(test, "mremap_grow"))
+		e = mremap_grow_errno(kind);
+	else if (!strcmp(test, "madv_free"))
+		e = madv_free_errno(kind);
 	else if (!strcmp(test, "madv_remove"))
 		e = madv_remove_errno(kind);
-	else if (!strcmp(test, "thp_split") && kind == HUGETLB)
-		e = -EINVAL;
+	else if (!strcmp(test, "thp_split"))
+		e = thp_split_errno(kind);
 	else if (!strcmp(test, "thp_collapse"))
 		e = collapse_errno(kind, backend);
-	else if (!strcmp(test, "pageout") && backings[kind].anon &&
-		 is_pin(backend))
+	else if (!strcmp(test, "pageout") &&
+		 pageout_keeps_pins(kind, backend))
 		return "pinned: kept";
 	else if (!strcmp(test, "pageout") || !strcmp(test, "pressure"))
 		e = pageout_errno(kind);
 	else if (!strcmp(test, "ksm") && !ksm_merges(kind, backend))
 		return backings[kind].anon ? "pinned: kept" : "no-op";
-	else if (!strcmp(test, "devmem") && !backings[kind].anon)
+	else if (!strcmp(test, "devmem") && !devmem_applies(kind))
 		return "no-op";
 	return e ? strerrorname_np(-e) : "ok";
 }
