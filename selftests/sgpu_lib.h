@@ -347,6 +347,29 @@ static inline void baseline_take(int fd, struct baseline *b)
 		b->v[i] = query(fd, SGPU_QUERY_DEVICE, 0, baseline_idx[i]);
 }
 
+/*
+ * The baseline of a test: taken once what earlier tests released has
+ * settled (their last jobs and the objects those held are freed by
+ * workqueues after the process that owned them exited), so that an earlier
+ * test's teardown is not counted against this one.  Waits for up to 10 s
+ * for no live job and two equal readings 20 ms apart.
+ */
+static inline void baseline_settle(int fd, struct baseline *b)
+{
+	struct baseline again;
+	unsigned int tries;
+
+	baseline_take(fd, b);
+	for (tries = 0; tries < 500; tries++) {
+		usleep(20000);
+		baseline_take(fd, &again);
+		if (!memcmp(b, &again, sizeof(again)) &&
+		    !query(fd, SGPU_QUERY_DEVICE, 0, SGPU_DEV_LIVE_JOBS))
+			return;
+		*b = again;
+	}
+}
+
 /* Index of the first counter that differs, or -1. */
 static inline int baseline_diff(int fd, const struct baseline *b)
 {

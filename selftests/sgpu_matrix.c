@@ -618,7 +618,7 @@ FIXTURE_SETUP(matrix)
 	self->qfd = sgpu_open();
 	if (self->qfd < 0)
 		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
-	baseline_take(self->qfd, &self->base);
+	baseline_settle(self->qfd, &self->base);
 	self->vmpin0 = vmpin_kb();
 	self->kind = variant->backing;
 	self->b = &backings[self->kind];

@@ -78,7 +78,7 @@ FIXTURE_SETUP(sgpu)
 	self->qfd = sgpu_open();
 	if (self->qfd < 0)
 		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
-	baseline_take(self->qfd, &self->base);
+	baseline_settle(self->qfd, &self->base);
 	self->fd = sgpu_open();
 	ASSERT_GE(self->fd, 0);
 	self->backend = variant->backend;
@@ -932,7 +932,7 @@ FIXTURE_SETUP(bad)
 	self->qfd = sgpu_open();
 	if (self->qfd < 0)
 		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
-	baseline_take(self->qfd, &self->base);
+	baseline_settle(self->qfd, &self->base);
 	self->fd = sgpu_open();
 	ASSERT_GE(self->fd, 0);
 	ASSERT_EQ(0, vm_create(self->fd, SGPU_VM_MODE_FENCE, &self->vm));
