@@ -241,12 +241,7 @@ if [ $kernel_ok = 1 ] && { selected gate:build-w1 || selected gate:sparse; }; th
 		selected gate:sparse && report SKIP gate:sparse "no module sources yet"
 	else
 		w1=$UPTR_OUT/w1
-		mkdir -p "$w1"
-		rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
-			--exclude=/docs/ --exclude='*.o' --exclude='*.ko' \
-			--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
-			--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
-			--exclude='.tmp_*' ./ "$w1/"
+		copy_module_sources "$w1"
 		if selected gate:build-w1; then
 			if kbuild "$logs/build-w1.txt" "$w1" KCFLAGS=-Werror &&
 			   no_findings "$logs/build-w1.txt" '[Ww]arning|[Ee]rror'; then

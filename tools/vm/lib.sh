@@ -58,6 +58,17 @@ kernel_tree() {
 	"$UPTR_ROOT/tools/kernel.sh" "${1:-debug}" --print-dir
 }
 
+# Mirror the module sources of the repo (no build products, no out/, .git,
+# tools/, docs/, results/) into DIR, for a build outside the tree.
+copy_module_sources() {	# DIR
+	mkdir -p "$1"
+	rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
+		--exclude=/docs/ --exclude=/results/ --exclude='*.o' --exclude='*.ko' \
+		--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
+		--exclude='.tmp_*' "$UPTR_ROOT/" "$1/"
+}
+
 # Build the project's modules against the kernel tree of another flavour
 # (release), in a copy of the sources under the cache, so that the in-tree
 # objects of make check (debug) stay as they are.  Prints the copy's
@@ -66,16 +77,14 @@ build_modules_copy() {	# FLAVOUR
 	local tree mods
 	tree=$(kernel_tree "$1")
 	mods=$UPTR_CACHE/modules-$(basename "$tree")
-	mkdir -p "$mods" "$UPTR_OUT"
-	rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
-		--exclude=/docs/ --exclude=/results/ --exclude='*.o' --exclude='*.ko' \
-		--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
-		--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
-		--exclude='.tmp_*' "$UPTR_ROOT/" "$mods/"
-	# One build per copy at a time (make check and make run share it).
-	if ! flock "$mods.lock" flock -s "$tree.lock" nice -n 10 \
-		make -k -C "$tree" M="$mods" modules \
-		> "$UPTR_OUT/modules-$1.log" 2>&1; then
+	mkdir -p "$UPTR_OUT" "$UPTR_CACHE"
+	# One copy and build at a time (make check and make run share it).
+	if ! (
+		flock 9
+		copy_module_sources "$mods"
+		flock -s "$tree.lock" nice -n 10 make -k -C "$tree" M="$mods" \
+			modules
+	) 9>"$mods.lock" > "$UPTR_OUT/modules-$1.log" 2>&1; then
 		log "warning: not every $1 module built (see $UPTR_OUT/modules-$1.log)"
 	fi
 	echo "$mods"
