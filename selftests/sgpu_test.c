@@ -791,7 +791,8 @@ TEST_F(sgpu, device_memory)
 	const size_t size = 32 * PAGE;
 	struct drm_sgpu_migrate m = { .size = size };
 	struct drm_sgpu_cmd c[2];
-	__u64 cpu_mig, dev_pages;
+	__u64 cpu_mig, dev_pages, moved = 0;
+	unsigned int tries;
 	__u32 ubo, sbo;
 	char *buf, *shm;
 
@@ -810,8 +811,16 @@ TEST_F(sgpu, device_memory)
 
 	m.handle = ubo;
 	m.direction = SGPU_MIGRATE_TO_DEVICE;
-	ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
-	EXPECT_EQ(size / PAGE, m.migrated);
+	/*
+	 * Best effort: a page that migrate_vma cannot isolate at that moment
+	 * (its folio in another CPU's LRU batch) is skipped, so try again
+	 * what is left, a few times.
+	 */
+	for (tries = 0; tries < 3 && moved < size / PAGE; tries++) {
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+		moved += m.migrated;
+	}
+	EXPECT_EQ(size / PAGE, moved);
 	EXPECT_EQ(size / PAGE, query(self->fd, SGPU_QUERY_DEVICE, 0,
 				     SGPU_DEV_DEVMEM_USED) -
 			       self->base.v[6]);
