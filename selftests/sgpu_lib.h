@@ -17,9 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <drm/drm.h>
 #include <drm/sgpu_drm.h>
@@ -326,6 +328,42 @@ static inline void *anon(size_t size)
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Drain every CPU's LRU folio batches.  A folio queued in another CPU's
+ * batch (activated by a GUP that ran there, say a PIN populate of a fault
+ * worker) holds a reference until that CPU drains it, and migrate_vma
+ * skips a page with an extra reference; in 6.12 it drains other CPUs only
+ * for folios that are off the LRU, and a queued one is not.  Userspace has
+ * one way to drain them all: move_pages() with MPOL_MF_MOVE disables the
+ * LRU caches while it runs.  Ask it to move each page of [p, p + size)
+ * that is in system memory to the node it is on: nothing moves.
+ */
+static inline int lru_drain_all(void *p, size_t size)
+{
+	unsigned long i, n = size / PAGE;
+	void **pages = calloc(n, sizeof(*pages));
+	int *status = calloc(n, sizeof(*status));
+	int *nodes = calloc(n, sizeof(*nodes));
+	long ret = -1;
+
+	if (!pages || !status || !nodes)
+		goto out;
+	for (i = 0; i < n; i++)
+		pages[i] = (char *)p + i * PAGE;
+	/* Where each page is; device-private pages are -ENOENT. */
+	if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0))
+		goto out;
+	for (i = 0; i < n; i++)
+		nodes[i] = status[i] >= 0 ? status[i] : 0;
+	/* MPOL_MF_MOVE: 1 << 1 */
+	ret = syscall(SYS_move_pages, 0, n, pages, nodes, status, 1 << 1);
+out:
+	free(pages);
+	free(status);
+	free(nodes);
+	return ret < 0 ? -1 : 0;
 }
 
 /* Counters that must come back to where they were: leak checks. */

@@ -1658,11 +1658,14 @@ TEST_F(matrix, devmem)
 	snap_take(self, &s);
 	back0 = dev_q(self, SGPU_DEV_CPU_MIGRATIONS);
 	/*
-	 * A page that migrate_vma cannot isolate at that moment (e.g. its
-	 * folio sits in another CPU's LRU batch) is skipped: try again, a
-	 * few times, what is left.
+	 * Best effort (uapi.rst): a page with a transient extra reference is
+	 * skipped.  The PIN fault-mode BO's fault worker pinned the pages from
+	 * another CPU, whose LRU batch may hold such a reference on each
+	 * folio it activated: drain every CPU's, then move what is left.
 	 */
 	for (tries = 0; tries < 3 && moved < self->size / PAGE; tries++) {
+		if (tries)
+			ASSERT_EQ(0, lru_drain_all(self->buf, self->size));
 		ret = ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m);
 		if (ret == -EOPNOTSUPP)
 			SKIP(return, "no device memory (CONFIG_DEVICE_PRIVATE)");
@@ -1678,10 +1681,13 @@ TEST_F(matrix, devmem)
 		expect_untouched(_metadata, self, &s);
 		return;
 	}
-	TH_LOG("%llu pages moved in %u MIGRATE calls", moved, tries);
+	TH_LOG("%llu of %zu pages moved in %u MIGRATE calls", moved,
+	       self->size / PAGE, tries);
 	EXPECT_EQ(self->size / PAGE, moved);
-	EXPECT_LE(self->size / PAGE, dev_q(self, SGPU_DEV_DEVMEM_USED) -
+	EXPECT_LE(moved, dev_q(self, SGPU_DEV_DEVMEM_USED) -
 		  self->base.v[6]);
+	/* Migration invalidated the PIN BOs: they released every pin. */
+	EXPECT_EQ(self->base.v[5], dev_q(self, SGPU_DEV_PINNED_PAGES));
 
 	/* GPU reads first, in both VMs. */
 	memset(self->g[0].scratch, 0, self->size);
@@ -1696,17 +1702,15 @@ TEST_F(matrix, devmem)
 				  self->seed));
 	if (is_pin(self->backend)) {
 		EXPECT_EQ(0, bo_q(self, 0, SGPU_BO_DEVICE_PAGES));
-		EXPECT_LE(back0 + self->size / PAGE,
+		EXPECT_LE(back0 + moved,
 			  dev_q(self, SGPU_DEV_CPU_MIGRATIONS));
 	} else {
-		EXPECT_EQ(self->size / PAGE,
-			  bo_q(self, 1, SGPU_BO_DEVICE_PAGES));
+		EXPECT_EQ(moved, bo_q(self, 1, SGPU_BO_DEVICE_PAGES));
 		EXPECT_EQ(back0, dev_q(self, SGPU_DEV_CPU_MIGRATIONS));
 	}
 	/* The CPU reads them back. */
 	EXPECT_TRUE(check_pattern(self->buf, self->size, self->seed));
-	EXPECT_LE(back0 + self->size / PAGE,
-		  dev_q(self, SGPU_DEV_CPU_MIGRATIONS));
+	EXPECT_LE(back0 + moved, dev_q(self, SGPU_DEV_CPU_MIGRATIONS));
 	verify(_metadata, self);
 	expect_revalidated(_metadata, self, &s);
 }
