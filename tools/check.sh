@@ -268,12 +268,27 @@ fi
 # --- The guest tests ------------------------------------------------------
 guest_status() {	# stream a boot.sh run through the counters
 	local line
+	vm_summary=''
 	while IFS= read -r line; do
 		case $line in
-		"vm: "*" passed, "*) ;;
+		"vm: "*" passed, "*) vm_summary=$line ;;
 		*) count "$line"; echo "$line" ;;
 		esac
 	done
+}
+
+# boot.sh exits 0 when every test of its run passed, 1 when one failed,
+# anything else when it could not run.
+guest_exit() {		# RC WHAT
+	local want=1
+	case $1 in
+	0 | 1)
+		[[ $vm_summary != *", 0 failed"* ]] || want=0
+		[ "$1" = $want ] ||
+			report FAIL vm:exit-status "$2 exited $1 after '$vm_summary'"
+		;;
+	*) report FAIL vm:setup "$2 could not run (exit $1)" ;;
+	esac
 }
 
 if [ "$main_tests" != 0 ] && [ $kernel_ok = 1 ]; then
@@ -303,7 +318,9 @@ if [ "$main_tests" != 0 ] && [ $kernel_ok = 1 ]; then
 		fi
 	fi
 	guest_status < <(tools/vm/boot.sh --filter "$filter" --tag check 2>&1)
-	wait $! || [ $? = 1 ] || report FAIL vm:setup "tools/vm/boot.sh could not run"
+	rc=0
+	wait $! || rc=$?
+	guest_exit $rc tools/vm/boot.sh
 fi
 
 # --- The release guest ---------------------------------------------------
@@ -338,7 +355,9 @@ if [ "$release_tests" != 0 ] && [ $release_ok = 1 ]; then
 		--flavour release --cpus 3 --modules "$rmods" --filter "$filter" \
 		--tag release 2>&1 |
 		sed -u -E 's/^(PASS|FAIL|SKIP|XFAIL) /\1 release:/')
-	wait $! || [ $? = 1 ] || report FAIL vm:setup "tools/vm/boot.sh (release) could not run"
+	rc=0
+	wait $! || rc=$?
+	guest_exit $rc "tools/vm/boot.sh (release)"
 fi
 
 # --- The runner's self-tests ----------------------------------------------

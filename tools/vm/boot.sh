@@ -159,7 +159,8 @@ qemu-system-x86_64 "${accel_args[@]}" -m "${mem}M" \
 qpid=$!
 wpid=''
 # Never leave a guest behind: killed, interrupted, or its reader gone.
-trap 'kill $qpid $wpid 2>/dev/null' EXIT
+# (|| true: under set -e a failing trap command would be the exit status.)
+trap 'kill $qpid $wpid 2>/dev/null || true' EXIT
 trap 'exit 129' HUP INT TERM PIPE
 
 # Watchdog: the boot and run limits, and a guest that finished but did not
