@@ -1060,6 +1060,8 @@ EXPORT_SYMBOL_GPL(uptr_range_valid);
  * @start: first address
  * @length: length in bytes
  *
+ * O(1) for a fully valid range, a scan of the span's entries otherwise.
+ *
  * Context: Domain lock held.
  * Return: the number of pages of the span (clamped to the range) that have a
  * valid entry.
@@ -1077,6 +1079,9 @@ unsigned long uptr_range_count_valid(struct uptr_range *range,
 	length = min(length, range->end - start);
 	first = uptr_index(range, start);
 	end = uptr_index(range, ALIGN(start + length, PAGE_SIZE));
+	/* Fully valid: no scan, so that revalidation stays O(1) for callers. */
+	if (range->nvalid == range->npages)
+		return end - first;
 	for (; first < end; first++)
 		if (range->entries[first] & UPTR_ENTRY_VALID)
 			n++;

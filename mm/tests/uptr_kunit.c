@@ -463,6 +463,13 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 						  UPTR_POPULATE_WRITE), 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
 					       UPTR_KUNIT_SIZE), n);
+	/* Counted without a scan now: sub-spans and clamping still hold. */
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr + PAGE_SIZE,
+					       3 * PAGE_SIZE), 3);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr + PAGE_SIZE,
+					       UPTR_KUNIT_SIZE), n - 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr +
+					       UPTR_KUNIT_SIZE, PAGE_SIZE), 0);
 	/* No KUnit reporting (it allocates) under the domain lock. */
 	uptr_domain_lock(&priv->domain);
 	valid = uptr_range_valid(range, priv->addr, UPTR_KUNIT_SIZE);
