@@ -15,14 +15,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <stdlib.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include <numaif.h>
 #include <drm/drm.h>
 #include <drm/sgpu_drm.h>
 
@@ -357,8 +358,8 @@ static inline int lru_drain_all(void *p, size_t size)
 		goto out;
 	for (i = 0; i < n; i++)
 		nodes[i] = status[i] >= 0 ? status[i] : 0;
-	/* MPOL_MF_MOVE: 1 << 1 */
-	ret = syscall(SYS_move_pages, 0, n, pages, nodes, status, 1 << 1);
+	ret = syscall(SYS_move_pages, 0, n, pages, nodes, status,
+		      MPOL_MF_MOVE);
 out:
 	free(pages);
 	free(status);
