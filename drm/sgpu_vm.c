@@ -277,7 +277,9 @@ struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 		goto err_free_pt;
 
 	/* Device-private pages of this device are mirrored, not migrated. */
-	uptr_domain_init(&vm->domain, sdev->dev, sdev);
+	ret = uptr_domain_init(&vm->domain, sdev->dev, sdev);
+	if (ret)
+		goto err_free_pt;
 
 	ret = drm_sched_init(&vm->sched, &args);
 	if (ret)

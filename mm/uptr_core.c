@@ -54,6 +54,7 @@
 #include <linux/sched/signal.h>
 #include <linux/backing-dev.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 
 #include "uptr_internal.h"
 
@@ -81,13 +82,26 @@ atomic64_t uptr_pinned_total = ATOMIC64_INIT(0);
  * @owner: dev_private_owner for hmm_range_fault(): the pgmap owner of the
  *	driver's own device-private pages, or NULL
  *
+ * A device whose streaming DMA would go through swiotlb bounce buffers is
+ * refused: uptr keeps pages mapped for as long as they stay valid and maps
+ * them with %DMA_ATTR_SKIP_CPU_SYNC, so the device would read and write a
+ * bounce buffer that is copied from and back to the user's page only at
+ * map and unmap time.  That is the case when swiotlb is forced for the
+ * device (``swiotlb=force``, memory-encrypted confidential guests) and when
+ * its DMA mask or bus limit does not reach all of memory.
+ *
  * Context: Process context.
- * Return: 0.
+ * Return: 0, or -EOPNOTSUPP for a device whose DMA would be bounce-buffered
+ * (nothing is initialised then).
  */
 int uptr_domain_init(struct uptr_domain *domain, struct device *dev,
 		     void *owner)
 {
 	int i;
+
+	if (dev && (is_swiotlb_force_bounce(dev) ||
+		    dma_addressing_limited(dev)))
+		return -EOPNOTSUPP;
 
 	mutex_init(&domain->lock);
 	domain->dev = dev;

@@ -42,6 +42,7 @@
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 #include <linux/uaccess.h>
 #include <linux/uptr.h>
 
@@ -1201,6 +1202,68 @@ static void uptr_kunit_no_device(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
 }
 
+/*
+ * Issue 10 item 8: uptr maps pages for a long time without CPU syncs, which
+ * a swiotlb bounce buffer cannot honour: a device whose DMA would bounce
+ * is refused at uptr_domain_init(), one that reaches all memory directly
+ * is accepted.
+ */
+static void uptr_kunit_domain_bounce(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_domain *domain;
+	struct device *dev;
+	int err;
+
+	domain = kunit_kzalloc(test, sizeof(*domain), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, domain);
+
+	/* The case's device: 64-bit mask, dma-direct, no bouncing. */
+	KUNIT_EXPECT_FALSE(test, dma_addressing_limited(priv->dev));
+	err = uptr_domain_init(domain, priv->dev, NULL);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	if (!err)
+		uptr_domain_fini(domain);
+
+	/* A bus that only reaches the first GiB: pages above it bounce. */
+	dev = kunit_device_register(test, "uptr_kunit_b30");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(dev,
+							   DMA_BIT_MASK(64)),
+			0);
+	dev->bus_dma_limit = DMA_BIT_MASK(30);
+	KUNIT_ASSERT_TRUE(test, dma_addressing_limited(dev));
+	err = uptr_domain_init(domain, dev, NULL);
+	KUNIT_EXPECT_EQ(test, err, -EOPNOTSUPP);
+	if (!err)
+		uptr_domain_fini(domain);
+
+#if IS_ENABLED(CONFIG_SWIOTLB)
+	{
+		struct io_tlb_mem *mem, *saved;
+
+		/* swiotlb forced (swiotlb=force, encrypted guest memory). */
+		dev = kunit_device_register(test, "uptr_kunit_bounce");
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+		KUNIT_ASSERT_EQ(test,
+				dma_coerce_mask_and_coherent(dev,
+							     DMA_BIT_MASK(64)),
+				0);
+		mem = kunit_kzalloc(test, sizeof(*mem), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, mem);
+		mem->force_bounce = true;
+		/* Only looked at, never used to map: restored at once. */
+		saved = dev->dma_io_tlb_mem;
+		dev->dma_io_tlb_mem = mem;
+		err = uptr_domain_init(domain, dev, NULL);
+		dev->dma_io_tlb_mem = saved;
+		KUNIT_EXPECT_EQ(test, err, -EOPNOTSUPP);
+		if (!err)
+			uptr_domain_fini(domain);
+	}
+#endif
+}
+
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -1228,6 +1291,7 @@ static struct kunit_case uptr_kunit_cases[] = {
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_no_device,
 			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE(uptr_kunit_domain_bounce),
 	{}
 };
 
