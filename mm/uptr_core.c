@@ -17,7 +17,7 @@
  *	lock populate_lock
  *	seq = mmu_interval_read_begin()
  *	pin or hmm_range_fault (mmap_lock)
- *	dma map pages
+ *	PIN: dma map pages
  *						lock domain
  *						mmu_interval_set_seq()
  *						ops->invalidate(): device stops
@@ -25,8 +25,9 @@
  *						unlock domain
  *	lock domain
  *	mmu_interval_read_retry(seq)? yes:
- *	  unlock, unmap, unpin, retry
- *	no: install entries
+ *	  unlock, (PIN) unmap, unpin, retry
+ *	no: FAULT: dma map pages
+ *	    install entries
  *	unlock domain
  *	unlock populate_lock
  *
@@ -257,10 +258,12 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 			continue;
 		}
 		n = 1UL << uptr_entry_order(e);
-		if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
+		if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE)) {
 			dma_unmap_page_attrs(domain->dev, uptr_entry_addr(e),
 					     PAGE_SIZE << uptr_entry_order(e),
 					     uptr_dma_dir(e), UPTR_DMA_ATTRS);
+			uptr_stat_add(domain, UPTR_STAT_DMA_MAPPED, -1);
+		}
 		if (range->backend == UPTR_BACKEND_PIN)
 			uptr_pin_release(range, i, n);
 		memset(&range->entries[i], 0, n * sizeof(*range->entries));
@@ -537,9 +540,12 @@ static unsigned int uptr_block_order(struct uptr_range *range,
  * their entry holds the physical address and %UPTR_ENTRY_DEVICE_PRIVATE).
  * Pages whose entry is already valid in the range get no new entry (a
  * populate that needs write access revoked read-only entries first, see
- * uptr_revoke_read_only()).
+ * uptr_revoke_read_only()).  This uses the pages' struct page: they must be
+ * held by a reference (PIN), or the domain lock must be held after a
+ * successful sequence check (FAULT, from uptr_batch_commit()).
  *
- * Context: Process context, range populate_lock held.
+ * Context: Process context, range populate_lock held; maybe the domain
+ * lock (nothing here sleeps or allocates but GFP_ATOMIC in the DMA layer).
  * Return: 0 or -ENOMEM when a DMA mapping fails (nothing stays mapped).
  */
 int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
@@ -578,6 +584,7 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 				uptr_batch_unmap(range, batch);
 				return -ENOMEM;
 			}
+			uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, 1);
 		} else {
 			addr = page_to_phys(page);
 		}
@@ -608,10 +615,12 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 			i++;
 			continue;
 		}
-		if (dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE))
+		if (dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE)) {
 			dma_unmap_page_attrs(dev, uptr_entry_addr(e),
 					     PAGE_SIZE << uptr_entry_order(e),
 					     uptr_dma_dir(e), UPTR_DMA_ATTRS);
+			uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, -1);
+		}
 		memset(&batch->entries[i], 0,
 		       sizeof(*batch->entries) << uptr_entry_order(e));
 		i += 1UL << uptr_entry_order(e);
@@ -619,23 +628,29 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 }
 
 /**
- * uptr_batch_commit() - install a mapped batch if it is still current
+ * uptr_batch_commit() - install a batch if it is still current
  * @range: the range
- * @batch: the batch, mapped by uptr_batch_map()
+ * @batch: the batch, mapped by uptr_batch_map(), or with
+ *	@batch->map_in_commit set, only collected
  *
  * Takes the domain lock and installs the batch's entries unless an
- * invalidation ran since @batch->seq was read.  On success the range owns
- * the installed pages (PIN: their pins) and DMA mappings.
+ * invalidation ran since @batch->seq was read.  A batch of pages held by no
+ * reference (@batch->map_in_commit) is DMA-mapped here, under the lock and
+ * after that check, when the pages are known to be still mapped by the CPU.
+ * On success the range owns the installed pages (PIN: their pins) and DMA
+ * mappings.
  *
  * Context: Process context, range populate_lock held, domain lock not held.
- * Return: 0, or -EAGAIN when the batch raced with an invalidation (the
- * caller still owns and must release everything in the batch).
+ * Return: 0, or -EAGAIN when the batch raced with an invalidation, or
+ * -ENOMEM when a DMA mapping made here failed (the caller still owns, and
+ * must release, what it collected and mapped).
  */
 int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 {
 	struct uptr_domain *domain = range->domain;
 	unsigned long i, idx, added = 0, wadded = 0;
 	uptr_entry_t e;
+	int err;
 
 	lockdep_assert_held(&range->populate_lock);
 
@@ -646,6 +661,14 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 	if (mmu_interval_read_retry(&range->notifier, batch->seq)) {
 		mutex_unlock(&domain->lock);
 		return -EAGAIN;
+	}
+	if (batch->map_in_commit) {
+		/* Current pages, mapped by the CPU until we unlock. */
+		err = uptr_batch_map(range, batch);
+		if (err) {
+			mutex_unlock(&domain->lock);
+			return err;
+		}
 	}
 	for (i = 0; i < batch->npages; i++) {
 		e = batch->entries[i];

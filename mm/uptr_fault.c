@@ -15,6 +15,13 @@
  * uptr_batch_commit(), decides whether the result may be installed, and the
  * notifier drops entries before the CPU page tables change.
  *
+ * Until that check, a page hmm_range_fault() returned may already have been
+ * unmapped and freed (Xe 0a98219bcc96), so nothing but its PFN and the
+ * HMM_PFN_* flags is used: the struct page pointer is computed, never
+ * dereferenced, and the device-private test and the DMA mapping happen in
+ * uptr_batch_commit() under the domain lock after the check, while the
+ * notifier cannot let the CPU mapping change.
+ *
  * Device-private pages whose pgmap owner is the domain's owner are reported
  * as they are (entries with %UPTR_ENTRY_DEVICE_PRIVATE); those of other
  * owners are migrated back to system memory by hmm_range_fault() when
@@ -144,10 +151,11 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 	if (err)
 		goto out_free_pfns;
 	batch.seq = seq;
+	/* PFNs and HMM flags only: the pages may be gone already. */
+	batch.map_in_commit = true;
 	for (i = 0; i < npages; i++) {
 		if (!(pfns[i] & HMM_PFN_VALID) || (pfns[i] & HMM_PFN_ERROR))
 			continue;
-		/* Only used to build entries before the sequence check. */
 		batch.pages[i] = hmm_pfn_to_page(pfns[i]);
 		batch.order[i] = hmm_pfn_to_map_order(pfns[i]);
 		if ((pfns[i] & HMM_PFN_WRITE) &&
@@ -155,15 +163,10 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 			__set_bit(i, batch.writable);
 	}
 
-	err = uptr_batch_map(range, &batch);
-	if (err)
-		goto out_free_batch;
+	/* Maps the pages under the domain lock after the sequence check. */
 	err = uptr_batch_commit(range, &batch);
-	if (err)
-		uptr_batch_unmap(range, &batch);
-	else
+	if (!err)
 		uptr_stat_add(range->domain, UPTR_STAT_POPULATES, 1);
-out_free_batch:
 	uptr_batch_free(&batch);
 out_free_pfns:
 	kvfree(pfns);

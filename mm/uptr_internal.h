@@ -37,6 +37,13 @@ struct uptr_batch {
 	uptr_entry_t *entries;
 	/* Notifier sequence the pages were collected under. */
 	unsigned long seq;
+	/*
+	 * The pages are held by no reference (FAULT): they may be freed
+	 * as soon as they are collected, so nothing but their PFN may be
+	 * used before the sequence check.  uptr_batch_commit() then maps
+	 * them itself, under the domain lock, after that check.
+	 */
+	bool map_in_commit;
 };
 
 static inline unsigned long uptr_index(const struct uptr_range *range,

@@ -147,6 +147,8 @@ static inline unsigned int uptr_entry_order(uptr_entry_t e)
  * @UPTR_STAT_INVALIDATIONS: notifier callbacks that dropped entries
  * @UPTR_STAT_SEQ_ONLY: notifier callbacks that only bumped the sequence
  * @UPTR_STAT_NONBLOCK_FAILED: non-blockable callbacks that returned false
+ * @UPTR_STAT_DMA_MAPPED: blocks of pages currently DMA-mapped for the
+ *	domain's device, those of populates not committed yet included
  * @UPTR_STAT_NR: number of counters
  */
 enum uptr_counter {
@@ -160,6 +162,7 @@ enum uptr_counter {
 	UPTR_STAT_INVALIDATIONS,
 	UPTR_STAT_SEQ_ONLY,
 	UPTR_STAT_NONBLOCK_FAILED,
+	UPTR_STAT_DMA_MAPPED,
 	UPTR_STAT_NR,
 };
 

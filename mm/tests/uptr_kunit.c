@@ -68,6 +68,8 @@
  * @nblockable: of those, blockable ones
  * @inval_start: lowest start address of those callbacks
  * @inval_end: highest end address of those callbacks
+ * @nhook: before_commit calls of uptr_kunit_ops_hooks
+ * @hook_dma_mapped: %UPTR_STAT_DMA_MAPPED at the first of them
  */
 struct uptr_kunit_priv {
 	struct device *dev;
@@ -86,6 +88,8 @@ struct uptr_kunit_priv {
 	unsigned int nblockable;
 	unsigned long inval_start;
 	unsigned long inval_end;
+	unsigned int nhook;
+	u64 hook_dma_mapped;
 };
 
 static const enum uptr_backend uptr_kunit_backends[] = {
@@ -174,6 +178,28 @@ static const struct uptr_range_ops uptr_kunit_ops = {
 
 static const struct uptr_range_ops uptr_kunit_ops_noinval = {
 	.before_commit = uptr_kunit_before_commit,
+};
+
+/*
+ * Observe and perturb a populate between its collection and its commit:
+ * record what was DMA-mapped by then, or zap a page (an invalidation).
+ */
+static void uptr_kunit_hook(struct uptr_range *range)
+{
+	struct uptr_kunit_priv *priv = uptr_kunit_priv(range);
+
+	if (!priv->nhook++)
+		priv->hook_dma_mapped = uptr_domain_stat(range->domain,
+							 UPTR_STAT_DMA_MAPPED);
+	if (priv->zap_in_commit > 0) {
+		priv->zap_in_commit--;
+		uptr_kunit_zap(range->mm, priv->zap_addr, PAGE_SIZE);
+	}
+}
+
+static const struct uptr_range_ops uptr_kunit_ops_hooks = {
+	.invalidate = uptr_kunit_invalidate,
+	.before_commit = uptr_kunit_hook,
 };
 
 static unsigned long uptr_kunit_page(struct uptr_kunit_priv *priv,
@@ -1202,6 +1228,56 @@ static void uptr_kunit_no_device(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
 }
 
+static int uptr_kunit_range_init_hooks(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	int err;
+
+	err = uptr_range_init(&priv->range, &priv->domain, current->mm,
+			      priv->addr, UPTR_KUNIT_SIZE, priv->backend, 0,
+			      &uptr_kunit_ops_hooks);
+	priv->range_live = !err;
+	return err;
+}
+
+/*
+ * Issue 10 item 5: FAULT must not use a page that hmm_range_fault()
+ * returned (device-private test, DMA mapping) before the notifier sequence
+ * says it is still current: by then it may be freed.  The before_commit
+ * hook runs between the collection and the sequence check; it zaps a page
+ * (freeing it) and records how many blocks were DMA-mapped at that point:
+ * none may be, and the stale collection must never be mapped at all.
+ */
+static void uptr_kunit_fault_stale_page_use(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+
+	priv->backend = UPTR_BACKEND_FAULT;
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x57a1e000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_hooks(test), 0);
+
+	priv->zap_addr = uptr_kunit_page(priv, 5);
+	priv->zap_in_commit = 1;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, priv->zap_in_commit, 0);
+	KUNIT_EXPECT_GE(test, priv->nhook, 2);
+	KUNIT_EXPECT_GE(test, uptr_kunit_stat(priv, UPTR_STAT_RETRIES), 1);
+	KUNIT_EXPECT_EQ_MSG(test, priv->hook_dma_mapped, 0,
+			    "pages DMA-mapped before the sequence check");
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+
+	uptr_kunit_range_fini(priv);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), 0);
+}
+
 /*
  * Issue 10 item 8: uptr maps pages for a long time without CPU syncs, which
  * a swiotlb bounce buffer cannot honour: a device whose DMA would bounce
@@ -1291,6 +1367,7 @@ static struct kunit_case uptr_kunit_cases[] = {
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_no_device,
 			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE(uptr_kunit_fault_stale_page_use),
 	KUNIT_CASE(uptr_kunit_domain_bounce),
 	{}
 };
