@@ -57,6 +57,8 @@
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
 
+#include <kunit/visibility.h>
+
 #include "uptr_internal.h"
 
 /* Pages pinned by all PIN ranges of all domains (leak checks). */
@@ -637,18 +639,23 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
  * invalidation ran since @batch->seq was read.  A batch of pages held by no
  * reference (@batch->map_in_commit) is DMA-mapped here, under the lock and
  * after that check, when the pages are known to be still mapped by the CPU.
- * On success the range owns the installed pages (PIN: their pins) and DMA
- * mappings.
+ *
+ * Only a commit makes entries valid and commits of a range are serialised
+ * by its populate_lock, so no block of the batch can be valid in the range
+ * already (uptr_batch_map() built no entry for those).  Should one be, it
+ * is not overwritten: like any block not installed, it is released here.
  *
  * Context: Process context, range populate_lock held, domain lock not held.
- * Return: 0, or -EAGAIN when the batch raced with an invalidation, or
- * -ENOMEM when a DMA mapping made here failed (the caller still owns, and
- * must release, what it collected and mapped).
+ * Return: 0: the range owns the installed pages (PIN: their pins) and DMA
+ * mappings, and everything else of the batch was released.  -EAGAIN when
+ * the batch raced with an invalidation, or -ENOMEM when a DMA mapping made
+ * here failed: the caller still owns, and must release, what it collected
+ * and mapped.
  */
 int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 {
 	struct uptr_domain *domain = range->domain;
-	unsigned long i, idx, added = 0, wadded = 0;
+	unsigned long i, j, n, idx, added = 0, wadded = 0;
 	uptr_entry_t e;
 	int err;
 
@@ -670,22 +677,25 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 			return err;
 		}
 	}
-	for (i = 0; i < batch->npages; i++) {
+	for (i = 0; i < batch->npages; i += n) {
 		e = batch->entries[i];
+		n = e ? 1UL << uptr_entry_order(e) : 1;
 		if (!e)
 			continue;
 		idx = uptr_index(range, batch->start + (i << PAGE_SHIFT));
-		if (WARN_ON_ONCE(range->entries[idx] & UPTR_ENTRY_VALID))
+		if (uptr_any_valid(range, idx, idx + n))
 			continue;
-		range->entries[idx] = e;
-		if (range->pages) {
-			range->pages[idx] = batch->pages[i];
-			batch->pages[i] = NULL;
+		for (j = 0; j < n; j++) {
+			range->entries[idx + j] = batch->entries[i + j];
+			batch->entries[i + j] = 0;
+			if (range->pages) {
+				range->pages[idx + j] = batch->pages[i + j];
+				batch->pages[i + j] = NULL;
+			}
 		}
-		batch->entries[i] = 0;
-		added++;
+		added += n;
 		if (e & UPTR_ENTRY_WRITE)
-			wadded++;
+			wadded += n;
 	}
 	WRITE_ONCE(range->nvalid, range->nvalid + added);
 	WRITE_ONCE(range->nwrite, range->nwrite + wadded);
@@ -693,8 +703,32 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 
 	uptr_stat_add(domain, UPTR_STAT_MAPPED, added);
 	uptr_stat_add(domain, UPTR_STAT_PAGES_POPULATED, added);
+
+	/* What was not installed must not stay mapped or pinned. */
+	uptr_batch_unmap(range, batch);
+	if (range->backend == UPTR_BACKEND_PIN)
+		uptr_pin_release_batch(range, batch);
 	return 0;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * For the KUnit tests: one collect, map and commit pass of the range's
+ * backend over [start, end), without the cache-hit shortcut and the retry
+ * loop of uptr_populate_retry(), so that a before_commit hook can commit a
+ * batch while another one waits between its collection and its commit.
+ */
+int uptr_populate_once(struct uptr_range *range, unsigned long start,
+		       unsigned long end, unsigned int flags)
+{
+	lockdep_assert_held(&range->populate_lock);
+
+	if (range->backend == UPTR_BACKEND_PIN)
+		return uptr_pin_populate(range, start, end, flags);
+	return uptr_fault_populate(range, start, end, start, end, flags);
+}
+EXPORT_SYMBOL_IF_KUNIT(uptr_populate_once);
+#endif
 
 /**
  * uptr_check_vmas() - check that a span of user memory can be mirrored

@@ -82,4 +82,9 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 
 extern atomic64_t uptr_pinned_total;
 
+#if IS_ENABLED(CONFIG_KUNIT)
+int uptr_populate_once(struct uptr_range *range, unsigned long start,
+		       unsigned long end, unsigned int flags);
+#endif
+
 #endif /* _UPTR_INTERNAL_H_ */
