@@ -335,10 +335,21 @@ static bool uptr_invalidate(struct mmu_interval_notifier *mni,
 	end = range->start + (last << PAGE_SHIFT);
 
 	if (!range->ops->invalidate(range, nrange, start, end)) {
-		WARN_ON_ONCE(mmu_notifier_range_blockable(nrange));
-		uptr_stat_add(domain, UPTR_STAT_NONBLOCK_FAILED, 1);
-		mutex_unlock(&domain->lock);
-		return false;
+		if (!mmu_notifier_range_blockable(nrange)) {
+			uptr_stat_add(domain, UPTR_STAT_NONBLOCK_FAILED, 1);
+			mutex_unlock(&domain->lock);
+			return false;
+		}
+		/*
+		 * A blockable event cannot be refused: the mm goes on and
+		 * changes the page tables whatever we answer.  Entries kept
+		 * now would name pages the CPU no longer maps.  Drop them,
+		 * so that at least the device's DMA mappings (its IOMMU
+		 * access) and our pins go, and tell about the driver.
+		 */
+		uptr_stat_add(domain, UPTR_STAT_REFUSED, 1);
+		pr_warn_once("uptr: %ps refused a blockable invalidation, entries dropped anyway\n",
+			     range->ops->invalidate);
 	}
 
 	uptr_entries_drop(range, first, last);

@@ -149,6 +149,9 @@ static inline unsigned int uptr_entry_order(uptr_entry_t e)
  * @UPTR_STAT_NONBLOCK_FAILED: non-blockable callbacks that returned false
  * @UPTR_STAT_DMA_MAPPED: blocks of pages currently DMA-mapped for the
  *	domain's device, those of populates not committed yet included
+ * @UPTR_STAT_REFUSED: blockable callbacks that the driver's
+ *	&uptr_range_ops.invalidate refused (a driver bug): the entries were
+ *	dropped anyway
  * @UPTR_STAT_NR: number of counters
  */
 enum uptr_counter {
@@ -163,6 +166,7 @@ enum uptr_counter {
 	UPTR_STAT_SEQ_ONLY,
 	UPTR_STAT_NONBLOCK_FAILED,
 	UPTR_STAT_DMA_MAPPED,
+	UPTR_STAT_REFUSED,
 	UPTR_STAT_NR,
 };
 
@@ -227,6 +231,13 @@ struct uptr_range_ops {
 	 * allocate memory or take a dma_resv lock, mmap_lock or a folio lock.
 	 * For a non-blockable event (OOM reaper) it must not sleep and returns
 	 * false if the device may still be using the pages.
+	 *
+	 * A blockable event cannot be refused: the mm changes the CPU page
+	 * tables whatever the answer.  If the callback returns false anyway,
+	 * the core reports it once in the kernel log, counts it in
+	 * %UPTR_STAT_REFUSED and drops the entries all the same (DMA
+	 * mappings, pins), so that the device at least loses its IOMMU
+	 * access to the pages.
 	 *
 	 * Return: true when the device no longer accesses the sub-range.
 	 */

@@ -70,6 +70,8 @@
  * @nblockable: of those, blockable ones
  * @inval_start: lowest start address of those callbacks
  * @inval_end: highest end address of those callbacks
+ * @refuse_blockable: uptr_kunit_ops_hooks refuse blockable events too
+ * @nrefused: blockable callbacks refused that way
  * @nhook: before_commit calls of uptr_kunit_ops_hooks
  * @hook_dma_mapped: %UPTR_STAT_DMA_MAPPED at the first of them
  * @nested_in_commit: number of times that hook still commits a populate of
@@ -93,6 +95,8 @@ struct uptr_kunit_priv {
 	unsigned int nblockable;
 	unsigned long inval_start;
 	unsigned long inval_end;
+	bool refuse_blockable;
+	unsigned int nrefused;
 	unsigned int nhook;
 	u64 hook_dma_mapped;
 	int nested_in_commit;
@@ -187,6 +191,20 @@ static const struct uptr_range_ops uptr_kunit_ops_noinval = {
 	.before_commit = uptr_kunit_before_commit,
 };
 
+/* A driver that (wrongly) refuses blockable events when told to. */
+static bool uptr_kunit_invalidate_hooks(struct uptr_range *range,
+					const struct mmu_notifier_range *nrange,
+					unsigned long start, unsigned long end)
+{
+	struct uptr_kunit_priv *priv = uptr_kunit_priv(range);
+
+	if (mmu_notifier_range_blockable(nrange) && priv->refuse_blockable) {
+		priv->nrefused++;
+		return false;
+	}
+	return uptr_kunit_invalidate(range, nrange, start, end);
+}
+
 /*
  * Observe and perturb a populate between its collection and its commit:
  * record what was DMA-mapped by then, zap a page (an invalidation), or
@@ -213,7 +231,7 @@ static void uptr_kunit_hook(struct uptr_range *range)
 }
 
 static const struct uptr_range_ops uptr_kunit_ops_hooks = {
-	.invalidate = uptr_kunit_invalidate,
+	.invalidate = uptr_kunit_invalidate_hooks,
 	.before_commit = uptr_kunit_hook,
 };
 
@@ -1294,6 +1312,60 @@ static void uptr_kunit_fault_stale_page_use(struct kunit *test)
 }
 
 /*
+ * Issue 10 item 6: a driver that refuses a blockable invalidation cannot
+ * stop the mm: the entries must be dropped anyway (DMA mappings, pins),
+ * counted, and the kernel told once (no WARN: that is the driver's bug).
+ */
+static void uptr_kunit_refused_blockable(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	unsigned long zap = uptr_kunit_page(priv, 2);
+	u8 *buf;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x4ef05e00);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_hooks(test), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), n);
+	uptr_kunit_reset_inval(priv);
+
+	priv->refuse_blockable = true;
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, zap,
+					       4 * PAGE_SIZE));
+	priv->refuse_blockable = false;
+
+	KUNIT_EXPECT_EQ(test, priv->nrefused, 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_REFUSED), 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_NONBLOCK_FAILED),
+			0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, zap, 4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n - 4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), n - 4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED),
+			n - 4);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_INVALIDATIONS),
+			1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n - 4));
+
+	/* The mirror follows the CPU again: the zapped pages read zero. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, priv->addr,
+						  UPTR_KUNIT_SIZE,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)zap,
+					     PAGE_SIZE), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, PAGE_SIZE));
+}
+
+/*
  * Issue 10 item 7: a block that a commit finds valid in the range already
  * is not installed, and must not stay pinned or DMA-mapped.  Only a commit
  * makes entries valid and populate_lock serialises them, so the hook
@@ -1437,6 +1509,8 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_no_device,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE(uptr_kunit_fault_stale_page_use),
+	KUNIT_CASE_PARAM(uptr_kunit_refused_blockable,
+			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_commit_skip_leak,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE(uptr_kunit_domain_bounce),
