@@ -21,7 +21,7 @@
  *						lock domain
  *						mmu_interval_set_seq()
  *						ops->invalidate(): device stops
- *						unmap, unpin, clear entries
+ *						unmap, dirty, unpin, clear
  *						unlock domain
  *	lock domain
  *	mmu_interval_read_retry(seq)? yes:
@@ -241,8 +241,11 @@ static bool uptr_any_valid(struct uptr_range *range, unsigned long first,
 
 /*
  * Drop the valid entries of [first, end), which must not cut a block:
- * unmap DMA, release pins, clear.  Never allocates, never sleeps, takes no
- * folio lock: called from the notifier.
+ * unmap DMA, release pins (PIN) or forget the pages (FAULT), dirtying the
+ * folios of writable entries, clear.  Never allocates, never sleeps, takes
+ * no folio lock: called from the notifier.  The pages of valid entries are
+ * still mapped by the CPU: the notifier runs before the page tables change,
+ * and its other callers hold the domain lock with the notifier registered.
  */
 static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 			      unsigned long end)
@@ -268,6 +271,8 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 		}
 		if (range->backend == UPTR_BACKEND_PIN)
 			uptr_pin_release(range, i, n);
+		else
+			uptr_fault_release(range, i, n);
 		memset(&range->entries[i], 0, n * sizeof(*range->entries));
 		dropped += n;
 		if (e & UPTR_ENTRY_WRITE)
@@ -425,16 +430,18 @@ int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
 	if (!range->entries)
 		return -ENOMEM;
 
-	if (backend == UPTR_BACKEND_PIN) {
+	/* FAULT keeps the pages of writable ranges to dirty them. */
+	if (backend == UPTR_BACKEND_PIN || !(flags & UPTR_RANGE_READ_ONLY)) {
 		range->pages = kvcalloc(range->npages, sizeof(*range->pages),
 					GFP_KERNEL_ACCOUNT);
 		if (!range->pages) {
 			err = -ENOMEM;
 			goto err_free_entries;
 		}
+	}
+	if (backend == UPTR_BACKEND_PIN)
 		range->memlock_limit = capable(CAP_IPC_LOCK) ? ULONG_MAX :
 				       rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	}
 
 	mmgrab(mm);
 	if (!mmget_not_zero(mm)) {
@@ -462,9 +469,9 @@ EXPORT_SYMBOL_GPL(uptr_range_init);
  * uptr_range_fini() - unregister a range and release everything it holds
  * @range: a range initialised by uptr_range_init()
  *
- * The device must no longer access the range.  Waits for notifier callbacks
- * in progress, then unmaps and unpins what is still valid.  Works after the
- * process exited and never fails.
+ * The device must no longer access the range.  Unmaps, unpins and (FAULT)
+ * dirties what is still valid, then unregisters the notifier, waiting for
+ * callbacks in progress.  Works after the process exited and never fails.
  *
  * Context: Process context, may sleep; domain lock not held.
  */
@@ -475,11 +482,17 @@ void uptr_range_fini(struct uptr_range *range)
 	might_sleep();
 	lockdep_assert_not_held(&domain->lock);
 
-	mmu_interval_notifier_remove(&range->notifier);
-
+	/*
+	 * Drop the entries while the notifier is still registered: until
+	 * then any change of the CPU mapping of a valid entry's page waits
+	 * for the domain lock, so the page is alive and a FAULT entry's
+	 * folio can still be dirtied.
+	 */
 	mutex_lock(&domain->lock);
 	uptr_entries_drop(range, 0, range->npages);
 	mutex_unlock(&domain->lock);
+
+	mmu_interval_notifier_remove(&range->notifier);
 
 	mmdrop(range->mm);
 	kvfree(range->pages);

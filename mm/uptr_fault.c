@@ -22,6 +22,13 @@
  * uptr_batch_commit() under the domain lock after the check, while the
  * notifier cannot let the CPU mapping change.
  *
+ * The device may write through a writable entry while the CPU PTE is
+ * writable but clean (after MADV_FREE, after a read-fault swap-in, a shmem
+ * page first read): nothing marks the folio dirty then, and reclaim would
+ * discard it with the device's data.  So a writable range keeps the page of
+ * each valid entry, and uptr_fault_release() dirties the folios of writable
+ * entries when they are dropped, as ib_umem_odp does.
+ *
  * Device-private pages whose pgmap owner is the domain's owner are reported
  * as they are (entries with %UPTR_ENTRY_DEVICE_PRIVATE); those of other
  * owners are migrated back to system memory by hmm_range_fault() when
@@ -38,6 +45,46 @@
 #include <linux/slab.h>
 
 #include "uptr_internal.h"
+
+/**
+ * uptr_fault_release() - forget the pages of dropped FAULT entries
+ * @range: a FAULT range
+ * @first: index of the first entry, which starts a block
+ * @count: number of entries of the block
+ *
+ * Marks the folios of a writable block dirty (see the DOC above), then
+ * forgets its pages.  The entries are still valid, so the CPU still maps
+ * the pages and they are alive without a reference of ours; the folio lock
+ * is not taken (the notifier may run with it held, as for migration), which
+ * folio_mark_dirty() allows while the folio is mapped: the mapping keeps
+ * truncation from removing it, as in zap_pte_range().
+ *
+ * Context: Domain lock held; no allocation, no sleep (notifier path).
+ */
+void uptr_fault_release(struct uptr_range *range, unsigned long first,
+			unsigned long count)
+{
+	uptr_entry_t e = range->entries[first];
+	struct folio *folio, *prev = NULL;
+	unsigned long i;
+
+	lockdep_assert_held(&range->domain->lock);
+
+	/* Read-only ranges keep no pages: nothing the device wrote. */
+	if (!range->pages)
+		return;
+	/* A block has one write permission: that of its first entry. */
+	if ((e & (UPTR_ENTRY_WRITE | UPTR_ENTRY_DEVICE_PRIVATE)) ==
+	    UPTR_ENTRY_WRITE) {
+		for (i = 0; i < count; i++) {
+			folio = page_folio(range->pages[first + i]);
+			if (folio != prev)
+				folio_mark_dirty(folio);
+			prev = folio;
+		}
+	}
+	memset(&range->pages[first], 0, count * sizeof(*range->pages));
+}
 
 #ifdef CONFIG_HMM_MIRROR
 

@@ -17,7 +17,8 @@
  *
  * Entries only become valid in uptr_batch_commit(), and only become
  * invalid in the notifier (uptr_invalidate()) or in uptr_range_fini(), so
- * a valid entry always points at the page the CPU maps.
+ * a valid entry always points at the page the CPU maps: under the domain
+ * lock, the page of a valid entry is alive even without a reference.
  */
 
 #include <linux/uptr.h>
@@ -76,6 +77,8 @@ void uptr_pin_release_batch(struct uptr_range *range,
 			    struct uptr_batch *batch);
 
 /* Backend FAULT (uptr_fault.c). */
+void uptr_fault_release(struct uptr_range *range, unsigned long first,
+			unsigned long count);
 int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 			unsigned long end, unsigned long fault_start,
 			unsigned long fault_end, unsigned int flags);

@@ -286,7 +286,11 @@ struct uptr_range {
 	unsigned long memlock_limit;
 	/** @entries: per-page entries.  Protected by the domain lock. */
 	uptr_entry_t *entries;
-	/** @pages: PIN backend: pinned page per valid entry.  Domain lock. */
+	/**
+	 * @pages: page per valid entry: pinned (PIN), or held by no
+	 * reference and used only while the entry is valid, to dirty it
+	 * (FAULT; NULL for a read-only FAULT range).  Domain lock.
+	 */
 	struct page **pages;
 	/**
 	 * @nvalid: number of valid entries.  Written under the domain lock,
