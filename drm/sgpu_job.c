@@ -36,6 +36,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/kasan-checks.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -358,6 +359,13 @@ struct sgpu_chunk {
 typedef void (*sgpu_step_fn)(struct sgpu_access *a, struct sgpu_chunk *k);
 
 /*
+ * The steps below are the device's memory accesses.  KASAN instruments
+ * neither __memmove nor the inline-asm memset32 of x86, so each step tells
+ * it explicitly which bytes the "device" reads and writes: an access to a
+ * freed page (a PTE that outlived its memory) is then reported.
+ */
+
+/*
  * One engine access: translate @n GPU VAs and run @step on the pages while
  * holding pt_lock, so that a concurrent zap (TLB invalidation) waits for
  * it.  In fault mode a failed translation is a GPU page fault, serviced
@@ -402,6 +410,7 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 
 static void sgpu_step_store(struct sgpu_access *a, struct sgpu_chunk *k)
 {
+	kasan_check_write(a[0].p, sizeof(u64));
 	*(u64 *)a[0].p = k->acc;
 }
 
@@ -416,12 +425,15 @@ static int sgpu_write_result(struct sgpu_job *job, u64 va, u64 val)
 static void sgpu_step_copy(struct sgpu_access *a, struct sgpu_chunk *k)
 {
 	k->n = min3(k->c->size - k->done, a[0].n, a[1].n);
+	kasan_check_read(a[0].p, k->n);
+	kasan_check_write(a[1].p, k->n);
 	memmove(a[1].p, a[0].p, k->n);
 }
 
 static void sgpu_step_fill(struct sgpu_access *a, struct sgpu_chunk *k)
 {
 	k->n = min(k->c->size - k->done, a[0].n);
+	kasan_check_write(a[0].p, k->n);
 	memset32(a[0].p, (u32)k->c->value, k->n / 4);
 }
 
@@ -431,6 +443,8 @@ static void sgpu_step_compare(struct sgpu_access *a, struct sgpu_chunk *k)
 	u64 i;
 
 	k->n = min3(k->c->size - k->done, a[0].n, a[1].n);
+	kasan_check_read(x, k->n);
+	kasan_check_read(y, k->n);
 	if (!memcmp(x, y, k->n))
 		return;
 	for (i = 0; x[i] == y[i]; i++)
@@ -445,6 +459,7 @@ static void sgpu_step_checksum(struct sgpu_access *a, struct sgpu_chunk *k)
 	u64 i;
 
 	k->n = min(k->c->size - k->done, a[0].n);
+	kasan_check_read(x, k->n);
 	for (i = 0; i < k->n; i++) {
 		k->acc ^= x[i];
 		k->acc *= SGPU_FNV_PRIME;
@@ -454,6 +469,7 @@ static void sgpu_step_checksum(struct sgpu_access *a, struct sgpu_chunk *k)
 static void sgpu_step_atomic_inc(struct sgpu_access *a, struct sgpu_chunk *k)
 {
 	/* A locked add: atomic against the CPU and other engine accesses. */
+	kasan_check_write(a[0].p, sizeof(u64));
 	k->acc = atomic64_fetch_add(k->c->value, (atomic64_t *)a[0].p);
 	k->n = 8;
 }
