@@ -261,11 +261,16 @@ static int sgpu_gpu_fault(struct sgpu_job *job, u64 va, bool write)
 	down_read(&vm->lock);
 	gva = drm_gpuva_find_first(&vm->gpuvm, va & PAGE_MASK, PAGE_SIZE);
 	ret = -EFAULT;
-	if (!gva || !sgpu_is_ubo(gva->gem.obj))
+	if (!gva)
 		goto out_unlock;
 	m = to_mapping(gva);
+	/* Any BO: a write through a read-only mapping is -EACCES. */
 	ret = -EACCES;
 	if (write && m->read_only)
+		goto out_unlock;
+	/* A shmem mapping's PTEs come from its bind; nothing to fault. */
+	ret = -EFAULT;
+	if (!sgpu_is_ubo(gva->gem.obj))
 		goto out_unlock;
 
 	ubo = to_ubo(gva->gem.obj);

@@ -783,6 +783,42 @@ TEST_F(sgpu, fork_child_refused)
 }
 
 /*
+ * Issue 10 item 18: a write through a read-only mapping of a shmem BO is
+ * -EACCES in both modes (fault mode reported -EFAULT: the GPU fault
+ * handler gave up on every non-userptr mapping before it checked the
+ * permission).
+ */
+TEST_F(sgpu, read_only_shmem_write)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_wait w;
+	struct drm_sgpu_cmd c;
+	__u32 sbo, rbo;
+	char *shm;
+
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	memset(shm, 5, size);
+	ASSERT_EQ(0, bo_create(self->fd, size, &rbo));
+	ASSERT_EQ(0, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 0, VA(1),
+			     size, SGPU_BIND_READ_ONLY));
+	ASSERT_EQ(0, map(self->fd, self->vm, rbo, VA(2), size));
+
+	c = cmd_fill(VA(1) + PAGE, PAGE, 0x0d0d0d0d);
+	EXPECT_EQ(-EACCES, run(self->fd, self->vm, &c, 1, &w));
+	EXPECT_EQ(VA(1) + PAGE, w.fault_addr);
+	c = cmd_copy(VA(2), VA(1), size);
+	EXPECT_EQ(-EACCES, run(self->fd, self->vm, &c, 1, &w));
+	EXPECT_EQ(VA(1), w.fault_addr);
+	EXPECT_EQ(5, shm[PAGE]);
+	/* Reading is fine. */
+	c = cmd_copy(VA(1), VA(2), size);
+	EXPECT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	munmap(shm, size);
+}
+
+/*
  * Device memory: migrate a userptr range to sgpu VRAM, run jobs on it,
  * touch it from the CPU (migrate back), check the data at every step.
  */
