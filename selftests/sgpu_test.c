@@ -783,6 +783,88 @@ TEST_F(sgpu, fork_child_refused)
 }
 
 /*
+ * Issue 10 item 9, stale GPU PTEs after VM_BIND UNMAP: the UNMAP of a
+ * userptr mapping is gated on an in-sync that is still pending while the
+ * CPU drops the pages (MADV_DONTNEED) and a fault-mode EXEC, which is not
+ * ordered after binds, writes the range.  The notifier must still reach
+ * the mapping's PTEs: the job fails with -EFAULT (no mapping) and no freed
+ * page is written -- the memory faulted in again reads zero, KASAN stays
+ * quiet.  Fence mode: the notifier waits for the UNMAP job, the EXEC is
+ * queued behind it and fails the same way.  The in-sync is a slow fence;
+ * when it signalled before the EXEC was done (a loaded machine), the
+ * interleaving did not happen and the test tries again with a slower one.
+ */
+TEST_F_TIMEOUT(sgpu, unmap_pending_stale_ptes, 600)
+{
+	const size_t size = 64 * PAGE;
+	struct drm_sgpu_sync in = { };
+	struct drm_sgpu_vm_bind b = {
+		.vm_id = self->vm,
+		.op = SGPU_BIND_UNMAP,
+		.addr = VA(1),
+		.range = size,
+		.in_syncs = (uintptr_t)&in,
+		.num_in_syncs = 1,
+	};
+	bool pending = false;
+	struct drm_sgpu_wait w;
+	struct drm_sgpu_cmd c;
+	unsigned int attempt;
+	struct slow slow;
+	__u32 ubo;
+	size_t i;
+	char *buf;
+	int ret;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	for (attempt = 0; attempt < 4 && !pending; attempt++) {
+		ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+		/* The GPU PTEs exist: written by the bind or by faults. */
+		c = cmd_fill(VA(1), size, 0x11111111);
+		ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+		ASSERT_EQ(0x11, buf[size - 1]);
+
+		ASSERT_EQ(0, slow_start(self->fd, 2000 << attempt, &slow));
+		in.handle = slow.sync;
+		b.out_sync = syncobj_create(self->fd);
+		ASSERT_NE(0, b.out_sync);
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+		EXPECT_EQ(0, query(self->fd, SGPU_QUERY_BO, ubo,
+				   SGPU_BO_MAPPINGS));
+
+		/* Fence mode: waits for the UNMAP job (the notifier waits). */
+		ASSERT_EQ(0, madvise(buf, size, MADV_DONTNEED));
+		/* New pages, maybe the ones just freed. */
+		memset(buf, 0, size);
+		c = cmd_fill(VA(1), size, 0x41414141);
+		ret = run(self->fd, self->vm, &c, 1, &w);
+		/* Did the job run before the UNMAP job? */
+		pending = variant->mode == SGPU_VM_MODE_FENCE ||
+			  syncobj_busy(self->fd, b.out_sync) == -ETIME;
+		EXPECT_EQ(-EFAULT, ret);
+		EXPECT_EQ(VA(1), w.fault_addr);
+		for (i = 0; i < size; i++)
+			if (buf[i])
+				break;
+		EXPECT_EQ(size, i) {
+			TH_LOG("byte %zu of the new pages is %#x", i, buf[i]);
+		}
+
+		EXPECT_EQ(0, syncobj_wait(self->fd, b.out_sync));
+		syncobj_destroy(self->fd, b.out_sync);
+		EXPECT_EQ(0, slow_end(self->fd, &slow));
+		if (!pending)
+			TH_LOG("the in-sync signalled too early, again slower");
+	}
+	EXPECT_TRUE(pending);
+	EXPECT_EQ(0, gem_close(self->fd, ubo));
+}
+
+/*
  * Issue 10 item 18: a write through a read-only mapping of a shmem BO is
  * -EACCES in both modes (fault mode reported -EFAULT: the GPU fault
  * handler gave up on every non-userptr mapping before it checked the
