@@ -380,6 +380,11 @@ struct sgpu_job {
 	struct dma_fence **in_fences;
 	/** @num_in_fences: number of @in_fences. */
 	u32 num_in_fences;
+	/**
+	 * @mm: fault-mode EXEC: the submitter's address space (mmgrab()),
+	 * the only one whose userptr BOs its GPU faults may serve.
+	 */
+	struct mm_struct *mm;
 	/** @status: 0 or negative errno. */
 	int status;
 	/** @fail_cmd: failing command. */

@@ -30,7 +30,10 @@
  * translation failure is a GPU page fault: sgpu_gpu_fault() finds the
  * mapping under the VM lock (read), calls uptr_range_fault(), and writes
  * the PTEs of the populated window under the domain lock; the engine then
- * retries the access.  A fault that cannot be serviced ends the job.
+ * retries the access.  A fault that cannot be serviced ends the job.  The
+ * fault may hit a mapping made after the job was submitted, so the owner
+ * check of EXEC is repeated there: the job holds its submitter's mm
+ * (mmgrab()) and a fault on a userptr of any other mm fails with -EPERM.
  */
 
 #include <linux/dma-direct.h>
@@ -38,6 +41,7 @@
 #include <linux/dma-resv.h>
 #include <linux/kasan-checks.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -144,6 +148,8 @@ void sgpu_job_free(struct sgpu_job *job)
 	kvfree(job->cmds);
 	sgpu_put_fences(job->in_fences, job->num_in_fences);
 	kfree(job->in_fences);
+	if (job->mm)
+		mmdrop(job->mm);
 	if (job->hw_inited)
 		dma_fence_put(&job->hw->base);
 	else
@@ -275,6 +281,13 @@ static int sgpu_gpu_fault(struct sgpu_job *job, u64 va, bool write)
 
 	ubo = to_ubo(gva->gem.obj);
 	r = &ubo->range;
+	/*
+	 * The mapping may be younger than the job: check at fault time, not
+	 * only at submit, that the userptr is the submitter's memory.
+	 */
+	ret = -EPERM;
+	if (r->mm != job->mm)
+		goto out_unlock;
 	mstart = r->start + gva->gem.offset;
 	mend = mstart + gva->va.range;
 	uaddr = mstart + (va - gva->va.addr);
@@ -1027,6 +1040,8 @@ int sgpu_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 		job->in_fences = in_fences;
 		job->num_in_fences = args->num_in_syncs;
 		in_fences = NULL;
+		job->mm = current->mm;
+		mmgrab(job->mm);
 	} else {
 		ret = sgpu_job_sched_init(job, file, in_fences,
 					  args->num_in_syncs);

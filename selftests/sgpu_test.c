@@ -865,6 +865,117 @@ TEST_F_TIMEOUT(sgpu, unmap_pending_stale_ptes, 600)
 }
 
 /*
+ * Issue 10 item 10, ownership checked at submit only: a forked child
+ * submits a COPY from a GPU VA that nothing maps yet, gated on a slow
+ * in-sync; the parent then maps its userptr there.  The child's job must
+ * not read the parent's memory: fault mode fails the fault with -EPERM
+ * (the mapping's userptr belongs to another process than the submitter),
+ * fence mode with -EFAULT (the job is ordered before the MAP's PTEs).
+ * When the in-sync signalled before the MAP (a loaded machine), the test
+ * tries again with a slower one.
+ */
+TEST_F_TIMEOUT(sgpu, fork_child_fault_after_parent_map, 600)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_vm_bind b = {
+		.vm_id = self->vm,
+		.op = SGPU_BIND_MAP,
+		.addr = VA(1),
+		.range = size,
+	};
+	int go[2], res[2], child_status, status;
+	bool pending = false;
+	struct drm_sgpu_cmd c;
+	unsigned int attempt;
+	struct slow slow;
+	__u32 ubo, sbo;
+	char *secret, *shm, x;
+	size_t i;
+	pid_t pid;
+
+	secret = anon(size);
+	ASSERT_NE(NULL, secret);
+	memset(secret, 's', size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, secret, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	memset(shm, 0, size);
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	c = cmd_copy(VA(1), VA(2), size);
+
+	for (attempt = 0; attempt < 4 && !pending; attempt++) {
+		ASSERT_EQ(0, slow_start(self->fd, 2000 << attempt, &slow));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			struct drm_sgpu_sync in = { .handle = slow.sync };
+			struct drm_sgpu_exec e = {
+				.vm_id = self->vm,
+				.cmds = (uintptr_t)&c,
+				.num_cmds = 1,
+				.in_syncs = (uintptr_t)&in,
+				.num_in_syncs = 1,
+			};
+			struct drm_sgpu_wait w;
+
+			x = 0;
+			CHILD_CHECK(!ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+			CHILD_CHECK(write(go[1], &x, 1) == 1);
+			CHILD_CHECK(!wait_job(self->fd, self->vm, e.seqno, &w));
+			CHILD_CHECK(write(res[1], &w.status,
+					  sizeof(w.status)) ==
+				    sizeof(w.status));
+			_exit(0);
+		}
+		ASSERT_EQ(1, read(go[0], &x, 1));
+		/* The job is queued; map the secret where it will read. */
+		b.handle = ubo;
+		b.out_sync = syncobj_create(self->fd);
+		ASSERT_NE(0, b.out_sync);
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+		pending = syncobj_busy(self->fd, slow.sync) == -ETIME;
+
+		child_status = 1;
+		EXPECT_EQ(sizeof(child_status),
+			  read(res[0], &child_status, sizeof(child_status)));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+		if (pending || variant->mode == SGPU_VM_MODE_FENCE)
+			EXPECT_EQ(variant->mode == SGPU_VM_MODE_FAULT ?
+				  -EPERM : -EFAULT, child_status);
+		for (i = 0; i < size; i++)
+			if (shm[i])
+				break;
+		EXPECT_EQ(size, i) {
+			TH_LOG("the child's job copied the parent's memory");
+		}
+
+		EXPECT_EQ(0, syncobj_wait(self->fd, b.out_sync));
+		syncobj_destroy(self->fd, b.out_sync);
+		EXPECT_EQ(0, slow_end(self->fd, &slow));
+		ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1), size));
+		if (!pending)
+			TH_LOG("the in-sync signalled too early, again slower");
+	}
+	EXPECT_TRUE(pending);
+
+	/* The parent's own jobs keep working. */
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	EXPECT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ('s', shm[size - 1]);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	munmap(shm, size);
+}
+
+/*
  * Issue 10 item 18: a write through a read-only mapping of a shmem BO is
  * -EACCES in both modes (fault mode reported -EFAULT: the GPU fault
  * handler gave up on every non-userptr mapping before it checked the
