@@ -929,10 +929,13 @@ again:
 		goto again;
 	}
 	list_for_each_entry(op, &job->pt_ops, link) {
-		for (i = 0; i < op->npages; i++)
+		for (i = 0; i < op->npages; i++) {
 			op->entries[i] = uptr_range_entry(&op->ubo->range,
 							  op->uaddr +
 							  (i << PAGE_SHIFT));
+			if (!((i + 1) % SGPU_RESCHED_PAGES))
+				cond_resched();
+		}
 	}
 	list_for_each_entry(ubo, &repin, repin_link) {
 		atomic64_inc(&ubo->repins);

@@ -102,7 +102,8 @@ static int sgpu_vm_bo_validate(struct drm_gpuvm_bo *vm_bo,
 		ubo = to_ubo(obj);
 		drm_gpuvm_bo_for_each_va(va, vm_bo) {
 			entries = kvcalloc(va->va.range >> PAGE_SHIFT,
-					   sizeof(*entries), GFP_KERNEL);
+					   sizeof(*entries),
+					   GFP_KERNEL_ACCOUNT);
 			if (!entries)
 				return -ENOMEM;
 			op = sgpu_job_add_pt_op(job, va->va.addr,
@@ -529,7 +530,8 @@ static int sgpu_bind_prealloc(struct sgpu_bind_ctx *ctx,
 	op->npages = npages;
 	op->read_only = ctx->read_only;
 	op->userptr = sgpu_is_ubo(obj);
-	op->entries = kvcalloc(npages, sizeof(*op->entries), GFP_KERNEL);
+	op->entries = kvcalloc(npages, sizeof(*op->entries),
+			       GFP_KERNEL_ACCOUNT);
 	if (!op->entries)
 		return -ENOMEM;
 	if (!op->userptr) {
@@ -585,8 +587,11 @@ static bool sgpu_bind_snapshot(struct sgpu_bind_ctx *ctx, struct sgpu_ubo *ubo,
 	lockdep_assert_held(&r->domain->lock);
 	if (!uptr_range_valid(r, ustart, op->npages << PAGE_SHIFT))
 		return false;
-	for (i = 0; i < op->npages; i++)
+	for (i = 0; i < op->npages; i++) {
 		op->entries[i] = uptr_range_entry(r, ustart + (i << PAGE_SHIFT));
+		if (!((i + 1) % SGPU_RESCHED_PAGES))
+			cond_resched();
+	}
 	return true;
 }
 
