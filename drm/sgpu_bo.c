@@ -316,6 +316,9 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 			       (unsigned long)args->size, &end) ||
 	    args->addr > ULONG_MAX || args->size > ULONG_MAX)
 		return -EOVERFLOW;
+	/* Bounds every per-page table and loop over the BO. */
+	if (args->size > SGPU_MAX_USERPTR_SIZE)
+		return -E2BIG;
 	if (end > TASK_SIZE)
 		return -EFAULT;
 
@@ -444,6 +447,31 @@ unsigned int sgpu_ubo_populate_flags(struct sgpu_ubo *ubo)
 	return ubo->flags & SGPU_USERPTR_READ_ONLY ? 0 : UPTR_POPULATE_WRITE;
 }
 
+/*
+ * Device-private entries of a FAULT range (a PIN range has none: GUP
+ * migrates such pages back).  Scans only until it has seen every valid
+ * entry, so an unpopulated range costs nothing whatever its size; a long
+ * scan yields the CPU (the domain lock is a mutex).
+ */
+static unsigned long sgpu_ubo_device_pages(struct uptr_range *r)
+{
+	unsigned long i, seen = 0, n = 0;
+	uptr_entry_t e;
+
+	lockdep_assert_held(&r->domain->lock);
+	for (i = 0; i < r->npages && seen < r->nvalid; i++) {
+		e = uptr_range_entry(r, r->start + (i << PAGE_SHIFT));
+		if (!(i % SGPU_RESCHED_PAGES))
+			cond_resched();
+		if (!(e & UPTR_ENTRY_VALID))
+			continue;
+		seen++;
+		if (e & UPTR_ENTRY_DEVICE_PRIVATE)
+			n++;
+	}
+	return n;
+}
+
 /**
  * sgpu_bo_query() - SGPU_BO_* counters of a BO
  * @obj: the BO
@@ -455,7 +483,6 @@ void sgpu_bo_query(struct drm_gem_object *obj, u64 *v)
 {
 	struct sgpu_ubo *ubo;
 	struct uptr_range *r;
-	unsigned long i;
 
 	v[SGPU_BO_SIZE] = obj->size;
 	if (!sgpu_is_ubo(obj))
@@ -468,10 +495,8 @@ void sgpu_bo_query(struct drm_gem_object *obj, u64 *v)
 	v[SGPU_BO_VALID_PAGES] = r->nvalid;
 	if (r->backend == UPTR_BACKEND_PIN)
 		v[SGPU_BO_PINNED_PAGES] = r->nvalid;
-	for (i = 0; i < r->npages; i++)
-		if (uptr_range_entry(r, r->start + (i << PAGE_SHIFT)) &
-		    UPTR_ENTRY_DEVICE_PRIVATE)
-			v[SGPU_BO_DEVICE_PAGES]++;
+	else
+		v[SGPU_BO_DEVICE_PAGES] = sgpu_ubo_device_pages(r);
 	uptr_domain_unlock(r->domain);
 	v[SGPU_BO_INVALIDATIONS] = atomic64_read(&ubo->invalidations);
 	v[SGPU_BO_REPINS] = atomic64_read(&ubo->repins);

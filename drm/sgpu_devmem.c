@@ -31,6 +31,7 @@
 #include <linux/memremap.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -391,11 +392,12 @@ static long sgpu_migrate_range(struct sgpu_devmem *dm, struct mm_struct *mm,
 
 	mmap_read_lock(mm);
 	while (addr < end) {
-		vma = vma_lookup(mm, addr);
-		if (!vma) {
-			addr += PAGE_SIZE;
-			continue;
-		}
+		/* A hole costs one lookup, not one step per page. */
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start >= end)
+			break;
+		if (vma->vm_start > addr)
+			addr = vma->vm_start;
 		/*
 		 * Only anonymous pages can move.  Skip what migrate_vma
 		 * refuses (hugetlb, VM_IO/VM_PFNMAP/VM_MIXEDMAP, DAX) and
@@ -417,6 +419,13 @@ static long sgpu_migrate_range(struct sgpu_devmem *dm, struct mm_struct *mm,
 		}
 		total += moved;
 		addr = next;
+		/* Up to 4M pages in 64-page batches: stay preemptible. */
+		if (fatal_signal_pending(current)) {
+			if (!total)
+				total = -EINTR;
+			break;
+		}
+		cond_resched();
 	}
 	mmap_read_unlock(mm);
 	return total;

@@ -85,6 +85,13 @@ struct sgpu_hw_fence;
  */
 #define SGPU_RETRY_TIMEOUT_MS	10000
 
+/*
+ * Loops over the pages of a BO (up to %SGPU_MAX_USERPTR_SIZE, 4M pages) call
+ * cond_resched() every this many pages, also under the domain lock (a
+ * mutex), so that a large BO gives no soft lockup or RCU stall.
+ */
+#define SGPU_RESCHED_PAGES	4096
+
 /**
  * sgpu_retry_expired() - account one lost race against a retry budget
  * @deadline: the budget, 0 before the first lost race
@@ -380,6 +387,11 @@ struct sgpu_job {
 	struct dma_fence **in_fences;
 	/** @num_in_fences: number of @in_fences. */
 	u32 num_in_fences;
+	/**
+	 * @mm: fault-mode EXEC: the submitter's address space (mmgrab()),
+	 * the only one whose userptr BOs its GPU faults may serve.
+	 */
+	struct mm_struct *mm;
 	/** @status: 0 or negative errno. */
 	int status;
 	/** @fail_cmd: failing command. */

@@ -30,13 +30,18 @@
  * translation failure is a GPU page fault: sgpu_gpu_fault() finds the
  * mapping under the VM lock (read), calls uptr_range_fault(), and writes
  * the PTEs of the populated window under the domain lock; the engine then
- * retries the access.  A fault that cannot be serviced ends the job.
+ * retries the access.  A fault that cannot be serviced ends the job.  The
+ * fault may hit a mapping made after the job was submitted, so the owner
+ * check of EXEC is repeated there: the job holds its submitter's mm
+ * (mmgrab()) and a fault on a userptr of any other mm fails with -EPERM.
  */
 
 #include <linux/dma-direct.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/kasan-checks.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -143,6 +148,8 @@ void sgpu_job_free(struct sgpu_job *job)
 	kvfree(job->cmds);
 	sgpu_put_fences(job->in_fences, job->num_in_fences);
 	kfree(job->in_fences);
+	if (job->mm)
+		mmdrop(job->mm);
 	if (job->hw_inited)
 		dma_fence_put(&job->hw->base);
 	else
@@ -260,15 +267,27 @@ static int sgpu_gpu_fault(struct sgpu_job *job, u64 va, bool write)
 	down_read(&vm->lock);
 	gva = drm_gpuva_find_first(&vm->gpuvm, va & PAGE_MASK, PAGE_SIZE);
 	ret = -EFAULT;
-	if (!gva || !sgpu_is_ubo(gva->gem.obj))
+	if (!gva)
 		goto out_unlock;
 	m = to_mapping(gva);
+	/* Any BO: a write through a read-only mapping is -EACCES. */
 	ret = -EACCES;
 	if (write && m->read_only)
+		goto out_unlock;
+	/* A shmem mapping's PTEs come from its bind; nothing to fault. */
+	ret = -EFAULT;
+	if (!sgpu_is_ubo(gva->gem.obj))
 		goto out_unlock;
 
 	ubo = to_ubo(gva->gem.obj);
 	r = &ubo->range;
+	/*
+	 * The mapping may be younger than the job: check at fault time, not
+	 * only at submit, that the userptr is the submitter's memory.
+	 */
+	ret = -EPERM;
+	if (r->mm != job->mm)
+		goto out_unlock;
 	mstart = r->start + gva->gem.offset;
 	mend = mstart + gva->va.range;
 	uaddr = mstart + (va - gva->va.addr);
@@ -358,6 +377,13 @@ struct sgpu_chunk {
 typedef void (*sgpu_step_fn)(struct sgpu_access *a, struct sgpu_chunk *k);
 
 /*
+ * The steps below are the device's memory accesses.  KASAN instruments
+ * neither __memmove nor the inline-asm memset32 of x86, so each step tells
+ * it explicitly which bytes the "device" reads and writes: an access to a
+ * freed page (a PTE that outlived its memory) is then reported.
+ */
+
+/*
  * One engine access: translate @n GPU VAs and run @step on the pages while
  * holding pt_lock, so that a concurrent zap (TLB invalidation) waits for
  * it.  In fault mode a failed translation is a GPU page fault, serviced
@@ -402,6 +428,7 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 
 static void sgpu_step_store(struct sgpu_access *a, struct sgpu_chunk *k)
 {
+	kasan_check_write(a[0].p, sizeof(u64));
 	*(u64 *)a[0].p = k->acc;
 }
 
@@ -416,12 +443,15 @@ static int sgpu_write_result(struct sgpu_job *job, u64 va, u64 val)
 static void sgpu_step_copy(struct sgpu_access *a, struct sgpu_chunk *k)
 {
 	k->n = min3(k->c->size - k->done, a[0].n, a[1].n);
+	kasan_check_read(a[0].p, k->n);
+	kasan_check_write(a[1].p, k->n);
 	memmove(a[1].p, a[0].p, k->n);
 }
 
 static void sgpu_step_fill(struct sgpu_access *a, struct sgpu_chunk *k)
 {
 	k->n = min(k->c->size - k->done, a[0].n);
+	kasan_check_write(a[0].p, k->n);
 	memset32(a[0].p, (u32)k->c->value, k->n / 4);
 }
 
@@ -431,6 +461,8 @@ static void sgpu_step_compare(struct sgpu_access *a, struct sgpu_chunk *k)
 	u64 i;
 
 	k->n = min3(k->c->size - k->done, a[0].n, a[1].n);
+	kasan_check_read(x, k->n);
+	kasan_check_read(y, k->n);
 	if (!memcmp(x, y, k->n))
 		return;
 	for (i = 0; x[i] == y[i]; i++)
@@ -445,6 +477,7 @@ static void sgpu_step_checksum(struct sgpu_access *a, struct sgpu_chunk *k)
 	u64 i;
 
 	k->n = min(k->c->size - k->done, a[0].n);
+	kasan_check_read(x, k->n);
 	for (i = 0; i < k->n; i++) {
 		k->acc ^= x[i];
 		k->acc *= SGPU_FNV_PRIME;
@@ -454,6 +487,7 @@ static void sgpu_step_checksum(struct sgpu_access *a, struct sgpu_chunk *k)
 static void sgpu_step_atomic_inc(struct sgpu_access *a, struct sgpu_chunk *k)
 {
 	/* A locked add: atomic against the CPU and other engine accesses. */
+	kasan_check_write(a[0].p, sizeof(u64));
 	k->acc = atomic64_fetch_add(k->c->value, (atomic64_t *)a[0].p);
 	k->n = 8;
 }
@@ -895,10 +929,13 @@ again:
 		goto again;
 	}
 	list_for_each_entry(op, &job->pt_ops, link) {
-		for (i = 0; i < op->npages; i++)
+		for (i = 0; i < op->npages; i++) {
 			op->entries[i] = uptr_range_entry(&op->ubo->range,
 							  op->uaddr +
 							  (i << PAGE_SHIFT));
+			if (!((i + 1) % SGPU_RESCHED_PAGES))
+				cond_resched();
+		}
 	}
 	list_for_each_entry(ubo, &repin, repin_link) {
 		atomic64_inc(&ubo->repins);
@@ -1006,6 +1043,8 @@ int sgpu_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 		job->in_fences = in_fences;
 		job->num_in_fences = args->num_in_syncs;
 		in_fences = NULL;
+		job->mm = current->mm;
+		mmgrab(job->mm);
 	} else {
 		ret = sgpu_job_sched_init(job, file, in_fences,
 					  args->num_in_syncs);

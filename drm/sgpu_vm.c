@@ -30,6 +30,25 @@
  * mapping list and queues the job with its fence in the VM resv -- all in
  * one critical section, so a notifier either makes the check fail or waits
  * for the job and then zaps the new PTEs.
+ *
+ * The notifier finds the PTEs to zap through the BO's mapping list, which
+ * loses a mapping when the ioctl removes it, while the job that zaps its
+ * PTEs may run much later (after its in-syncs).  A PTE must never be out
+ * of the notifier's reach while it is valid, or the core releases pages the
+ * GPU still maps.  Fence mode is safe because the notifier waits for the
+ * VM's fences, the unmapping job's included, before it returns.  Fault mode
+ * waits for nothing, and its EXEC jobs are not ordered after binds: there
+ * sgpu_mapping_removed() zaps the removed range at ioctl time, under the
+ * domain lock, in the critical section that takes the mapping off the
+ * list.  The alternative, keeping removed mappings on the BO's list until
+ * their job ran, would need the job (a dma-fence signalling path) or its
+ * cleanup to take the domain lock, and would leave the GPU translating an
+ * address range that the VA tree, which fault mode consults on every GPU
+ * fault, no longer maps.  Zapping early makes both views agree at once: an
+ * access after the UNMAP ioctl faults and finds no mapping (-EFAULT).  The
+ * job still zaps the range when it runs, for PTEs that a bind queued before
+ * it writes (a shmem MAP), whose memory the removed mappings keep alive
+ * until then.
  */
 
 #include <linux/dma-resv.h>
@@ -83,7 +102,8 @@ static int sgpu_vm_bo_validate(struct drm_gpuvm_bo *vm_bo,
 		ubo = to_ubo(obj);
 		drm_gpuvm_bo_for_each_va(va, vm_bo) {
 			entries = kvcalloc(va->va.range >> PAGE_SHIFT,
-					   sizeof(*entries), GFP_KERNEL);
+					   sizeof(*entries),
+					   GFP_KERNEL_ACCOUNT);
 			if (!entries)
 				return -ENOMEM;
 			op = sgpu_job_add_pt_op(job, va->va.addr,
@@ -144,18 +164,26 @@ static void sgpu_mapping_added(struct sgpu_vm *vm, struct sgpu_mapping *m)
 	atomic64_inc(&vm->sdev->live[SGPU_DEV_LIVE_MAPPINGS]);
 }
 
-/* A mapping left the VA space; the job zaps [addr, addr + range). */
+/*
+ * A mapping left the VA space; the job zaps [addr, addr + range).  Once off
+ * its BO's list the notifier no longer reaches its PTEs, so a fault-mode VM
+ * zaps them here, in the same domain-lock critical section (see the DOC
+ * comment); the job zaps again, for PTEs a bind queued earlier writes.
+ */
 static void sgpu_mapping_removed(struct sgpu_bind_ctx *ctx,
 				 struct sgpu_mapping *m, u64 addr, u64 range)
 {
 	struct drm_gem_object *obj = m->va.gem.obj;
+	struct sgpu_vm *vm = ctx->vm;
 
-	lockdep_assert_held(&ctx->vm->domain.lock);
+	lockdep_assert_held(&vm->domain.lock);
 	drm_gpuva_unlink(&m->va);
 	if (sgpu_is_ubo(obj)) {
 		list_del_init(&m->bo_link);
 		atomic64_dec(&to_ubo(obj)->nmappings);
 	}
+	if (vm->mode == SGPU_VM_MODE_FAULT)
+		sgpu_pt_zap(vm, addr, range);
 	m->zap_addr = addr;
 	m->zap_range = range;
 	list_add_tail(&m->job_link, &ctx->job->removed);
@@ -504,7 +532,8 @@ static int sgpu_bind_prealloc(struct sgpu_bind_ctx *ctx,
 	op->npages = npages;
 	op->read_only = ctx->read_only;
 	op->userptr = sgpu_is_ubo(obj);
-	op->entries = kvcalloc(npages, sizeof(*op->entries), GFP_KERNEL);
+	op->entries = kvcalloc(npages, sizeof(*op->entries),
+			       GFP_KERNEL_ACCOUNT);
 	if (!op->entries)
 		return -ENOMEM;
 	if (!op->userptr) {
@@ -560,8 +589,11 @@ static bool sgpu_bind_snapshot(struct sgpu_bind_ctx *ctx, struct sgpu_ubo *ubo,
 	lockdep_assert_held(&r->domain->lock);
 	if (!uptr_range_valid(r, ustart, op->npages << PAGE_SHIFT))
 		return false;
-	for (i = 0; i < op->npages; i++)
+	for (i = 0; i < op->npages; i++) {
 		op->entries[i] = uptr_range_entry(r, ustart + (i << PAGE_SHIFT));
+		if (!((i + 1) % SGPU_RESCHED_PAGES))
+			cond_resched();
+	}
 	return true;
 }
 

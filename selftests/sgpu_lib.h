@@ -281,6 +281,92 @@ static inline struct drm_sgpu_cmd cmd_inc(__u64 dst, __u64 value, __u64 result)
 				      .result = result };
 }
 
+/* 0 once the syncobj's fence signalled, -ETIME while it is pending. */
+static inline int syncobj_busy(int fd, __u32 h)
+{
+	struct drm_syncobj_wait w = {
+		.handles = (uintptr_t)&h,
+		.count_handles = 1,
+		.timeout_nsec = 0,
+	};
+
+	return ioc(fd, DRM_IOCTL_SYNCOBJ_WAIT, &w);
+}
+
+static inline long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A fence that stays pending for a while: the out-syncobj @sync of EXECs
+ * on a fence-mode VM of their own that copy a shmem BO for about @ms
+ * (calibrated here, since the guest's speed varies).  A test gates an
+ * operation on it, acts, and then checks with syncobj_busy() that it was
+ * still pending, so the interleaving it needs really happened.
+ */
+struct slow {
+	__u32 vm, bo, sync;
+};
+
+static inline int slow_start(int fd, unsigned int ms, struct slow *s)
+{
+	const __u64 half = 1UL << 20;
+	static struct drm_sgpu_cmd c[SGPU_MAX_CMDS];
+	struct drm_sgpu_exec e = { .cmds = (uintptr_t)c };
+	long long t;
+	unsigned int i, n;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = vm_create(fd, SGPU_VM_MODE_FENCE, &s->vm);
+	if (!ret)
+		ret = bo_create(fd, 2 * half, &s->bo);
+	if (!ret)
+		ret = map(fd, s->vm, s->bo, VA(1), 2 * half);
+	if (ret)
+		return ret;
+	for (i = 0; i < SGPU_MAX_CMDS; i++)
+		c[i] = cmd_copy(VA(1), VA(1) + half, half);
+	t = now_ms();
+	ret = run(fd, s->vm, c, 8, NULL);
+	if (ret)
+		return ret;
+	t = now_ms() - t;
+	n = ms * 8 / (t > 0 ? t : 1) + 1;
+	s->sync = syncobj_create(fd);
+	if (!s->sync)
+		return -ENOMEM;
+	e.vm_id = s->vm;
+	e.out_sync = s->sync;
+	/* The VM runs its jobs in order: the last fence signals last. */
+	while (n) {
+		e.num_cmds = n < SGPU_MAX_CMDS ? n : SGPU_MAX_CMDS;
+		n -= e.num_cmds;
+		ret = ioc(fd, DRM_IOCTL_SGPU_EXEC, &e);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Wait for the slow fence and release what slow_start() created. */
+static inline int slow_end(int fd, struct slow *s)
+{
+	int ret = s->sync ? syncobj_wait(fd, s->sync) : 0;
+
+	if (s->sync)
+		syncobj_destroy(fd, s->sync);
+	if (s->bo)
+		gem_close(fd, s->bo);
+	if (s->vm)
+		vm_destroy(fd, s->vm);
+	return ret;
+}
+
 static inline __u64 fnv1a(const void *p, size_t n)
 {
 	const unsigned char *x = p;

@@ -31,7 +31,11 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include <drm/drm.h>
 #include <drm/sgpu_drm.h>
@@ -780,6 +784,375 @@ TEST_F(sgpu, fork_child_refused)
 	c = cmd_fill(VA(1), size, 0x77777777);
 	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
 	EXPECT_EQ(0x77, buf[size - 1]);
+}
+
+/*
+ * Issue 10 item 9, stale GPU PTEs after VM_BIND UNMAP: the UNMAP of a
+ * userptr mapping is gated on an in-sync that is still pending while the
+ * CPU drops the pages (MADV_DONTNEED) and a fault-mode EXEC, which is not
+ * ordered after binds, writes the range.  The notifier must still reach
+ * the mapping's PTEs: the job fails with -EFAULT (no mapping) and no freed
+ * page is written -- the memory faulted in again reads zero, KASAN stays
+ * quiet.  Fence mode: the notifier waits for the UNMAP job, the EXEC is
+ * queued behind it and fails the same way.  The in-sync is a slow fence;
+ * when it signalled before the EXEC was done (a loaded machine), the
+ * interleaving did not happen and the test tries again with a slower one.
+ */
+TEST_F_TIMEOUT(sgpu, unmap_pending_stale_ptes, 600)
+{
+	const size_t size = 64 * PAGE;
+	struct drm_sgpu_sync in = { };
+	struct drm_sgpu_vm_bind b = {
+		.vm_id = self->vm,
+		.op = SGPU_BIND_UNMAP,
+		.addr = VA(1),
+		.range = size,
+		.in_syncs = (uintptr_t)&in,
+		.num_in_syncs = 1,
+	};
+	bool pending = false;
+	struct drm_sgpu_wait w;
+	struct drm_sgpu_cmd c;
+	unsigned int attempt;
+	struct slow slow;
+	__u32 ubo;
+	size_t i;
+	char *buf;
+	int ret;
+
+	buf = anon(size);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	for (attempt = 0; attempt < 4 && !pending; attempt++) {
+		ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+		/* The GPU PTEs exist: written by the bind or by faults. */
+		c = cmd_fill(VA(1), size, 0x11111111);
+		ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+		ASSERT_EQ(0x11, buf[size - 1]);
+
+		ASSERT_EQ(0, slow_start(self->fd, 2000 << attempt, &slow));
+		in.handle = slow.sync;
+		b.out_sync = syncobj_create(self->fd);
+		ASSERT_NE(0, b.out_sync);
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+		EXPECT_EQ(0, query(self->fd, SGPU_QUERY_BO, ubo,
+				   SGPU_BO_MAPPINGS));
+
+		/* Fence mode: waits for the UNMAP job (the notifier waits). */
+		ASSERT_EQ(0, madvise(buf, size, MADV_DONTNEED));
+		/* New pages, maybe the ones just freed. */
+		memset(buf, 0, size);
+		c = cmd_fill(VA(1), size, 0x41414141);
+		ret = run(self->fd, self->vm, &c, 1, &w);
+		/* Did the job run before the UNMAP job? */
+		pending = variant->mode == SGPU_VM_MODE_FENCE ||
+			  syncobj_busy(self->fd, b.out_sync) == -ETIME;
+		EXPECT_EQ(-EFAULT, ret);
+		EXPECT_EQ(VA(1), w.fault_addr);
+		for (i = 0; i < size; i++)
+			if (buf[i])
+				break;
+		EXPECT_EQ(size, i) {
+			TH_LOG("byte %zu of the new pages is %#x", i, buf[i]);
+		}
+
+		EXPECT_EQ(0, syncobj_wait(self->fd, b.out_sync));
+		syncobj_destroy(self->fd, b.out_sync);
+		EXPECT_EQ(0, slow_end(self->fd, &slow));
+		if (!pending)
+			TH_LOG("the in-sync signalled too early, again slower");
+	}
+	EXPECT_TRUE(pending);
+	EXPECT_EQ(0, gem_close(self->fd, ubo));
+}
+
+/*
+ * Issue 10 item 10, ownership checked at submit only: a forked child
+ * submits a COPY from a GPU VA that nothing maps yet, gated on a slow
+ * in-sync; the parent then maps its userptr there.  The child's job must
+ * not read the parent's memory: fault mode fails the fault with -EPERM
+ * (the mapping's userptr belongs to another process than the submitter),
+ * fence mode with -EFAULT (the job is ordered before the MAP's PTEs).
+ * When the in-sync signalled before the MAP (a loaded machine), the test
+ * tries again with a slower one.
+ */
+TEST_F_TIMEOUT(sgpu, fork_child_fault_after_parent_map, 600)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_vm_bind b = {
+		.vm_id = self->vm,
+		.op = SGPU_BIND_MAP,
+		.addr = VA(1),
+		.range = size,
+	};
+	int go[2], res[2], child_status, status;
+	bool pending = false;
+	struct drm_sgpu_cmd c;
+	unsigned int attempt;
+	struct slow slow;
+	__u32 ubo, sbo;
+	char *secret, *shm, x;
+	size_t i;
+	pid_t pid;
+
+	secret = anon(size);
+	ASSERT_NE(NULL, secret);
+	memset(secret, 's', size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, secret, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	memset(shm, 0, size);
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	c = cmd_copy(VA(1), VA(2), size);
+
+	for (attempt = 0; attempt < 4 && !pending; attempt++) {
+		ASSERT_EQ(0, slow_start(self->fd, 2000 << attempt, &slow));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			struct drm_sgpu_sync in = { .handle = slow.sync };
+			struct drm_sgpu_exec e = {
+				.vm_id = self->vm,
+				.cmds = (uintptr_t)&c,
+				.num_cmds = 1,
+				.in_syncs = (uintptr_t)&in,
+				.num_in_syncs = 1,
+			};
+			struct drm_sgpu_wait w;
+
+			x = 0;
+			CHILD_CHECK(!ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+			CHILD_CHECK(write(go[1], &x, 1) == 1);
+			CHILD_CHECK(!wait_job(self->fd, self->vm, e.seqno, &w));
+			CHILD_CHECK(write(res[1], &w.status,
+					  sizeof(w.status)) ==
+				    sizeof(w.status));
+			_exit(0);
+		}
+		ASSERT_EQ(1, read(go[0], &x, 1));
+		/* The job is queued; map the secret where it will read. */
+		b.handle = ubo;
+		b.out_sync = syncobj_create(self->fd);
+		ASSERT_NE(0, b.out_sync);
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+		pending = syncobj_busy(self->fd, slow.sync) == -ETIME;
+
+		child_status = 1;
+		EXPECT_EQ(sizeof(child_status),
+			  read(res[0], &child_status, sizeof(child_status)));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+		if (pending || variant->mode == SGPU_VM_MODE_FENCE)
+			EXPECT_EQ(variant->mode == SGPU_VM_MODE_FAULT ?
+				  -EPERM : -EFAULT, child_status);
+		for (i = 0; i < size; i++)
+			if (shm[i])
+				break;
+		EXPECT_EQ(size, i) {
+			TH_LOG("the child's job copied the parent's memory");
+		}
+
+		EXPECT_EQ(0, syncobj_wait(self->fd, b.out_sync));
+		syncobj_destroy(self->fd, b.out_sync);
+		EXPECT_EQ(0, slow_end(self->fd, &slow));
+		ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1), size));
+		if (!pending)
+			TH_LOG("the in-sync signalled too early, again slower");
+	}
+	EXPECT_TRUE(pending);
+
+	/* The parent's own jobs keep working. */
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	EXPECT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_EQ('s', shm[size - 1]);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	munmap(shm, size);
+}
+
+/*
+ * Issue 10 item 18: a write through a read-only mapping of a shmem BO is
+ * -EACCES in both modes (fault mode reported -EFAULT: the GPU fault
+ * handler gave up on every non-userptr mapping before it checked the
+ * permission).
+ */
+TEST_F(sgpu, read_only_shmem_write)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_wait w;
+	struct drm_sgpu_cmd c;
+	__u32 sbo, rbo;
+	char *shm;
+
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	memset(shm, 5, size);
+	ASSERT_EQ(0, bo_create(self->fd, size, &rbo));
+	ASSERT_EQ(0, bind_op(self->fd, self->vm, SGPU_BIND_MAP, sbo, 0, VA(1),
+			     size, SGPU_BIND_READ_ONLY));
+	ASSERT_EQ(0, map(self->fd, self->vm, rbo, VA(2), size));
+
+	c = cmd_fill(VA(1) + PAGE, PAGE, 0x0d0d0d0d);
+	EXPECT_EQ(-EACCES, run(self->fd, self->vm, &c, 1, &w));
+	EXPECT_EQ(VA(1) + PAGE, w.fault_addr);
+	c = cmd_copy(VA(2), VA(1), size);
+	EXPECT_EQ(-EACCES, run(self->fd, self->vm, &c, 1, &w));
+	EXPECT_EQ(VA(1), w.fault_addr);
+	EXPECT_EQ(5, shm[PAGE]);
+	/* Reading is fine. */
+	c = cmd_copy(VA(1), VA(2), size);
+	EXPECT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	munmap(shm, size);
+}
+
+/* Drop CAP_IPC_LOCK from every set: RLIMIT_MEMLOCK applies again. */
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
+	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[idx].effective &= ~mask;
+	data[idx].permitted &= ~mask;
+	data[idx].inheritable &= ~mask;
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+#define VA_BIG		VA(1 << 16)	/* 1 TiB */
+
+/*
+ * Issue 10 item 13, user-sized loops under locks: the largest userptr BO
+ * (SGPU_MAX_USERPTR_SIZE, read-only over a MAP_NORESERVE PROT_READ
+ * anonymous mapping) goes through every ioctl -- QUERY_BO, a read-only MAP
+ * of all of it, EXEC, MIGRATE over it once most of it is a hole, UNMAP --
+ * with a clean kernel log (no soft lockup, no RCU stall); one page more is
+ * -E2BIG.  The PIN backend pins the whole BO (fence-mode MAP, fault-mode
+ * GPU fault): charged to RLIMIT_MEMLOCK (without CAP_IPC_LOCK) it fails
+ * with -ENOMEM as documented.  A fence-mode MAP of a FAULT BO mirrors all
+ * 4M pages first, which takes minutes in the debug guest: not run.
+ */
+TEST_F_TIMEOUT(sgpu, max_userptr, 1200)
+{
+	const __u64 size = SGPU_MAX_USERPTR_SIZE, part = 64 * 1024;
+	const __u64 edge = 2UL << 20;
+	struct rlimit rl = { 64UL << 20, 64UL << 20 };
+	struct drm_sgpu_migrate mig = { .size = size };
+	struct drm_sgpu_cmd c;
+	__u32 ubo, big, rbo;
+	bool mapped;
+	char *p, *zero;
+	__u64 *res;
+	long long t;
+	int ret;
+
+	ASSERT_EQ(0, drop_ipc_lock());
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	p = mmap(NULL, size + PAGE, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	zero = calloc(1, part);
+	ASSERT_NE(NULL, zero);
+
+	ret = userptr(self->fd, self->vm, p, size + PAGE,
+		      self->backend | SGPU_USERPTR_READ_ONLY, &big);
+	EXPECT_EQ(-E2BIG, ret);
+	if (!ret)
+		gem_close(self->fd, big);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, p, size,
+			     self->backend | SGPU_USERPTR_READ_ONLY, &ubo));
+
+	t = now_ms();
+	EXPECT_EQ(size, query(self->fd, SGPU_QUERY_BO, ubo, SGPU_BO_SIZE));
+	EXPECT_EQ(0, query(self->fd, SGPU_QUERY_BO, ubo, SGPU_BO_VALID_PAGES));
+	EXPECT_EQ(0, query(self->fd, SGPU_QUERY_BO, ubo,
+			   SGPU_BO_DEVICE_PAGES));
+	TH_LOG("QUERY_BO of the empty BO: %lld ms", now_ms() - t);
+
+	if (variant->mode == SGPU_VM_MODE_FENCE &&
+	    self->backend == SGPU_USERPTR_BACKEND_FAULT) {
+		/*
+		 * A fence-mode MAP mirrors the whole BO first: 4M pages,
+		 * minutes in the debug guest.  Not run here.
+		 */
+		ret = -1;
+	} else {
+		t = now_ms();
+		ret = bind_op(self->fd, self->vm, SGPU_BIND_MAP, ubo, 0,
+			      VA_BIG, size, SGPU_BIND_READ_ONLY);
+		TH_LOG("MAP: %d, %lld ms", ret, now_ms() - t);
+		if (variant->mode == SGPU_VM_MODE_FENCE) {
+			/* 16 GiB of pins over a 64 MiB RLIMIT_MEMLOCK */
+			EXPECT_EQ(-ENOMEM, ret);
+			EXPECT_EQ(0, query(self->fd, SGPU_QUERY_BO, ubo,
+					   SGPU_BO_PINNED_PAGES));
+		} else {
+			EXPECT_EQ(0, ret);
+		}
+	}
+	mapped = !ret;
+
+	if (mapped) {
+		t = now_ms();
+		EXPECT_EQ(variant->mode == SGPU_VM_MODE_FENCE ? size / PAGE : 0,
+			  query(self->fd, SGPU_QUERY_BO, ubo,
+				SGPU_BO_VALID_PAGES));
+		EXPECT_EQ(0, query(self->fd, SGPU_QUERY_BO, ubo,
+				   SGPU_BO_DEVICE_PAGES));
+		TH_LOG("QUERY_BO after MAP: %lld ms", now_ms() - t);
+
+		ASSERT_EQ(0, bo_create(self->fd, PAGE, &rbo));
+		res = bo_mmap(self->fd, rbo, PAGE);
+		ASSERT_NE(NULL, res);
+		ASSERT_EQ(0, map(self->fd, self->vm, rbo, VA(1), PAGE));
+		t = now_ms();
+		c = cmd_checksum(VA_BIG + size / 2, part, VA(1));
+		ret = run(self->fd, self->vm, &c, 1, NULL);
+		TH_LOG("EXEC CHECKSUM: %d, %lld ms", ret, now_ms() - t);
+		if (self->backend == SGPU_USERPTR_BACKEND_PIN) {
+			/* A PIN GPU fault pins the whole BO: RLIMIT_MEMLOCK */
+			EXPECT_EQ(-ENOMEM, ret);
+		} else {
+			EXPECT_EQ(0, ret);
+			EXPECT_EQ(fnv1a(zero, part), res[0]);
+		}
+		munmap(res, PAGE);
+	}
+
+	/* A 16 GiB hole between two mapped edges. */
+	ASSERT_EQ(0, munmap(p + edge, size - 2 * edge));
+	t = now_ms();
+	mig.handle = ubo;
+	ret = ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &mig);
+	TH_LOG("MIGRATE over the hole: %d, %lld ms", ret, now_ms() - t);
+	EXPECT_EQ(query(self->fd, SGPU_QUERY_DEVICE, 0, SGPU_DEV_DEVMEM_PAGES) ?
+		  0 : -EOPNOTSUPP, ret);
+	/* Nothing but zero pages and holes: nothing moves. */
+	EXPECT_EQ(0, mig.migrated);
+
+	if (mapped) {
+		t = now_ms();
+		EXPECT_EQ(0, unmap(self->fd, self->vm, VA_BIG, size));
+		TH_LOG("UNMAP: %lld ms", now_ms() - t);
+	}
+	EXPECT_EQ(0, gem_close(self->fd, ubo));
+	munmap(p, edge);
+	munmap(p + size - edge, edge + PAGE);
+	free(zero);
 }
 
 /*

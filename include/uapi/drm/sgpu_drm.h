@@ -58,6 +58,8 @@ extern "C" {
 #define SGPU_MAX_CMDS			256
 #define SGPU_MAX_SYNCS			64
 #define SGPU_MAX_CMD_SIZE		(1ULL << 30)
+/* Largest userptr BO (16 GiB); USERPTR_CREATE gives -E2BIG above. */
+#define SGPU_MAX_USERPTR_SIZE		(1ULL << 34)
 #define SGPU_JOB_HISTORY		256
 
 /* ioctl numbers, relative to DRM_COMMAND_BASE. */
@@ -138,7 +140,8 @@ struct drm_sgpu_bo_mmap_offset {
 /**
  * struct drm_sgpu_userptr_create - argument of %DRM_IOCTL_SGPU_USERPTR_CREATE
  * @addr: (in) first user address, 4 KiB aligned
- * @size: (in) size in bytes, a non-zero multiple of 4 KiB
+ * @size: (in) size in bytes, a non-zero multiple of 4 KiB, at most
+ *	%SGPU_MAX_USERPTR_SIZE (-E2BIG above)
  * @vm_id: (in) the VM the BO belongs to
  * @flags: (in) %SGPU_USERPTR_READ_ONLY, one %SGPU_USERPTR_BACKEND_*;
  *	%SGPU_USERPTR_BACKEND_DEFAULT picks the module parameter
