@@ -50,6 +50,9 @@
  * op; the file, each &drm_gpuvm_bo, each &drm_gpuva, each job and each
  * userptr BO of the VM hold a reference.  Closing a VM (VM_DESTROY, file
  * close) waits for its jobs and unmaps everything, without allocating.
+ * Nothing a job does after its VM's count of jobs (&sgpu_vm.sched_jobs)
+ * dropped touches the VM, and the job's own reference keeps the VM alive
+ * until then.
  */
 
 #include <linux/dma-fence.h>
@@ -213,7 +216,10 @@ struct sgpu_vm {
 	spinlock_t fence_lock;
 	/** @fault_wq: fault mode: ordered queue running EXEC jobs. */
 	struct workqueue_struct *fault_wq;
-	/** @sched_jobs: jobs on @sched not yet freed.  Atomic. */
+	/**
+	 * @sched_jobs: jobs on @sched not yet freed.  Atomic.  Decremented
+	 * with the job's VM reference still held (sgpu_job_release()).
+	 */
 	atomic_t sched_jobs;
 	/** @idle_wq: woken when @sched_jobs drops to zero. */
 	wait_queue_head_t idle_wq;

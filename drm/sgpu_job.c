@@ -602,9 +602,29 @@ static enum drm_gpu_sched_stat sgpu_timedout_job(struct drm_sched_job *job)
 	return DRM_GPU_SCHED_STAT_NOMINAL;
 }
 
+/*
+ * Free a submitted job, then let sgpu_vm_close() know.  The job's VM
+ * reference is what keeps the VM alive until the wake-up: sgpu_vm_close()
+ * may see the count at zero and free the VM as soon as it dropped, and
+ * nothing waits for the work this runs from (drm_sched frees killed jobs
+ * from system_wq, which drm_sched_fini() does not flush).  So take a VM
+ * reference of our own before the job's goes with the job, and drop it
+ * after the wake-up.
+ */
+static void sgpu_job_release(struct sgpu_job *job)
+{
+	struct sgpu_vm *vm = job->vm;
+
+	sgpu_vm_get(vm);
+	sgpu_job_free(job);
+	if (atomic_dec_and_test(&vm->sched_jobs))
+		wake_up_all(&vm->idle_wq);
+	sgpu_vm_put(vm);
+}
+
 static void sgpu_job_cleanup_work(struct work_struct *work)
 {
-	sgpu_job_free(container_of(work, struct sgpu_job, cleanup));
+	sgpu_job_release(container_of(work, struct sgpu_job, cleanup));
 }
 
 static void sgpu_free_job(struct drm_sched_job *sched_job)
@@ -627,14 +647,13 @@ static void sgpu_free_job(struct drm_sched_job *sched_job)
 			sgpu_pt_zap(vm, m->zap_addr, m->zap_range);
 	drm_sched_job_cleanup(sched_job);
 	job->sched_inited = false;
+	/*
+	 * The job, and its VM reference, live until the cleanup work: that
+	 * is where sgpu_vm_close() learns that the job is gone.  Nothing
+	 * here may touch @vm after the queue_work().
+	 */
 	INIT_WORK(&job->cleanup, sgpu_job_cleanup_work);
 	queue_work(vm->sdev->cleanup_wq, &job->cleanup);
-	/*
-	 * sgpu_vm_close() holds its VM reference until drm_sched_fini()
-	 * waited for this work, so @vm outlives the wakeup.
-	 */
-	if (atomic_dec_and_test(&vm->sched_jobs))
-		wake_up_all(&vm->idle_wq);
 }
 
 const struct drm_sched_backend_ops sgpu_sched_ops = {

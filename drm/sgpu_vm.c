@@ -387,13 +387,12 @@ static void sgpu_vm_unmap_all(struct sgpu_vm *vm)
  */
 void sgpu_vm_close(struct sgpu_vm *vm)
 {
-	struct sgpu_device *sdev = vm->sdev;
-
 	down_write(&vm->lock);
 	vm->closed = true;
 	up_write(&vm->lock);
 
 	drm_sched_entity_destroy(&vm->entity);
+	/* Every job dropped the count with its VM reference still held. */
 	wait_event(vm->idle_wq, !atomic_read(&vm->sched_jobs));
 	if (vm->fault_wq) {
 		drain_workqueue(vm->fault_wq);
@@ -403,8 +402,6 @@ void sgpu_vm_close(struct sgpu_vm *vm)
 	drm_sched_fini(&vm->sched);
 	/* The engine is idle on this VM: no PTE may outlive its memory. */
 	sgpu_pt_zap(vm, SGPU_VA_START, SGPU_VA_END - SGPU_VA_START);
-	/* Mappings removed by finished binds, held by their jobs. */
-	flush_workqueue(sdev->cleanup_wq);
 
 	sgpu_vm_unmap_all(vm);
 	sgpu_vm_put(vm);
