@@ -26,7 +26,8 @@
  * and their BOs, which may free userptr ranges): those may take dma_resv
  * and notifier locks and must not run on the scheduler's queue.
  *
- * Fault mode: EXEC jobs run on the VM's ordered fault workqueue.  A
+ * Fault mode: EXEC jobs are run in order by the VM's fault work on the
+ * device's fault workqueue (sgpu_fault_work()).  A
  * translation failure is a GPU page fault: sgpu_gpu_fault() finds the
  * mapping under the VM lock (read), calls uptr_range_fault(), and writes
  * the PTEs of the populated window under the domain lock; the engine then
@@ -606,10 +607,10 @@ static enum drm_gpu_sched_stat sgpu_timedout_job(struct drm_sched_job *job)
  * Free a submitted job, then let sgpu_vm_close() know.  The job's VM
  * reference is what keeps the VM alive until the wake-up: sgpu_vm_close()
  * may see the count at zero and free the VM as soon as it dropped, and
- * nothing waits for the work this runs from (drm_sched frees killed jobs
- * from system_wq, which drm_sched_fini() does not flush).  So take a VM
- * reference of our own before the job's goes with the job, and drop it
- * after the wake-up.
+ * nothing (drm_sched_fini() of a device-wide scheduler, a flush) waits for
+ * the work this runs from (drm_sched frees killed jobs from system_wq).
+ * So take a VM reference of our own before the job's goes with the job,
+ * and drop it after the wake-up.
  */
 static void sgpu_job_release(struct sgpu_job *job)
 {
@@ -665,16 +666,98 @@ const struct drm_sched_backend_ops sgpu_sched_ops = {
 /* -------------------------------------------------------------------- */
 /* Fault-mode EXEC                                                       */
 
-static void sgpu_fault_job_work(struct work_struct *work)
+static void sgpu_fault_fence_cb(struct dma_fence *fence,
+				struct dma_fence_cb *cb)
 {
-	struct sgpu_job *job = container_of(work, struct sgpu_job, work);
-	u32 i;
+	struct sgpu_vm *vm = container_of(cb, struct sgpu_vm, fault_cb);
 
-	/* Waiting for dma-fences is fine: ours is not one. */
-	for (i = 0; i < job->num_in_fences; i++)
-		dma_fence_wait(job->in_fences[i], false);
-	sgpu_job_execute(job);
-	sgpu_job_free(job);
+	/* The waiting job is still first on the list: the VM is alive. */
+	queue_work(vm->sdev->fault_wq, &vm->fault_work);
+}
+
+/*
+ * Are the in-fences of the first job of the VM signalled?  If not, a
+ * callback on the first pending one queues the fault work again.  Only
+ * the first job waits, and only sgpu_fault_work() calls this: one
+ * callback at a time uses &sgpu_vm.fault_cb. A job is never freed
+ * before its in-fences signalled, even when cancelled (as drm_sched does
+ * for the jobs it kills).
+ */
+static bool sgpu_fault_job_ready(struct sgpu_job *job)
+{
+	struct sgpu_vm *vm = job->vm;
+	struct dma_fence *fence;
+
+	while (job->next_in_fence < job->num_in_fences) {
+		fence = job->in_fences[job->next_in_fence];
+		if (!dma_fence_add_callback(fence, &vm->fault_cb,
+					    sgpu_fault_fence_cb))
+			return false;
+		job->next_in_fence++;
+	}
+	return true;
+}
+
+/**
+ * sgpu_fault_work() - run the queued fault-mode EXEC jobs of a VM
+ * @work: &sgpu_vm.fault_work
+ *
+ * Runs the VM's jobs one at a time, oldest first, each once its in-fences
+ * signalled.  A job stays first on &sgpu_vm.fault_jobs until it ran, so
+ * that a concurrent submission sees a non-empty list and leaves the next
+ * job to this loop; the work stops when the list is empty or the first job
+ * waits.  The VM may be freed by the release of the last job: nothing
+ * touches it after that.
+ *
+ * Context: Process context (&sgpu_device.fault_wq), no lock held.
+ */
+void sgpu_fault_work(struct work_struct *work)
+{
+	struct sgpu_vm *vm = container_of(work, struct sgpu_vm, fault_work);
+	struct sgpu_job *job;
+	bool more;
+
+	do {
+		spin_lock(&vm->fault_lock);
+		job = list_first_entry_or_null(&vm->fault_jobs,
+					       struct sgpu_job, fault_link);
+		spin_unlock(&vm->fault_lock);
+		if (!job || !sgpu_fault_job_ready(job))
+			return;
+
+		sgpu_job_execute(job);
+
+		spin_lock(&vm->fault_lock);
+		list_del(&job->fault_link);
+		more = !list_empty(&vm->fault_jobs);
+		spin_unlock(&vm->fault_lock);
+		/* With more jobs queued, the next one holds the VM. */
+		sgpu_job_release(job);
+		cond_resched();
+	} while (more);
+}
+
+/**
+ * sgpu_fault_job_queue() - submit a fault-mode EXEC job
+ * @job: the job, with its in-fences and seqno set
+ *
+ * The job belongs to the VM's fault work from now on.
+ *
+ * Context: Process context, &sgpu_vm.lock held and the VM not closed.
+ */
+void sgpu_fault_job_queue(struct sgpu_job *job)
+{
+	struct sgpu_vm *vm = job->vm;
+	bool first;
+
+	lockdep_assert_held(&vm->lock);
+	atomic_inc(&vm->sched_jobs);
+	spin_lock(&vm->fault_lock);
+	first = list_empty(&vm->fault_jobs);
+	list_add_tail(&job->fault_link, &vm->fault_jobs);
+	spin_unlock(&vm->fault_lock);
+	if (first)
+		queue_work(vm->sdev->fault_wq, &vm->fault_work);
 }
 
 /* -------------------------------------------------------------------- */
@@ -1038,8 +1121,7 @@ int sgpu_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 	if (job->fault_mode) {
 		seqno = ++vm->seqno;
 		job->seqno = seqno;
-		INIT_WORK(&job->work, sgpu_fault_job_work);
-		queue_work(vm->fault_wq, &job->work);
+		sgpu_fault_job_queue(job);
 	} else {
 		ret = sgpu_exec_fence(job, &reached, &fence);
 		if (ret)

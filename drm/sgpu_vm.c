@@ -52,6 +52,7 @@ static void sgpu_vm_free(struct drm_gpuvm *gpuvm)
 	mutex_unlock(&sdev->vms_lock);
 
 	WARN_ON(!list_empty(&vm->invalidated));
+	WARN_ON(!list_empty(&vm->fault_jobs));
 	sgpu_pt_fini(vm);
 	uptr_domain_fini(&vm->domain);
 	kfree(vm);
@@ -245,20 +246,12 @@ static const struct drm_gpuvm_ops sgpu_gpuvm_ops = {
  */
 struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 {
-	struct drm_gpu_scheduler *sched_list[1];
-	struct drm_sched_init_args args = {
-		.ops = &sgpu_sched_ops,
-		.num_rqs = 1,
-		.credit_limit = 1,
-		.timeout = MAX_SCHEDULE_TIMEOUT,
-		.name = "sgpu-vm",
-		.dev = sdev->dev,
-	};
+	struct drm_gpu_scheduler *sched_list[1] = { &sdev->sched };
 	struct drm_gem_object *r_obj;
 	struct sgpu_vm *vm;
 	int ret;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	vm->sdev = sdev;
@@ -266,6 +259,9 @@ struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 	init_rwsem(&vm->lock);
 	INIT_LIST_HEAD(&vm->invalidated);
 	spin_lock_init(&vm->fence_lock);
+	spin_lock_init(&vm->fault_lock);
+	INIT_LIST_HEAD(&vm->fault_jobs);
+	INIT_WORK(&vm->fault_work, sgpu_fault_work);
 	atomic_set(&vm->sched_jobs, 0);
 	init_waitqueue_head(&vm->idle_wq);
 	spin_lock_init(&vm->results_lock);
@@ -279,27 +275,16 @@ struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 	/* Device-private pages of this device are mirrored, not migrated. */
 	uptr_domain_init(&vm->domain, sdev->dev, sdev);
 
-	ret = drm_sched_init(&vm->sched, &args);
-	if (ret)
-		goto err_fini_domain;
-	sched_list[0] = &vm->sched;
+	/* One entity per VM, no scheduler, workqueue or kthread of its own. */
 	ret = drm_sched_entity_init(&vm->entity, DRM_SCHED_PRIORITY_KERNEL,
 				    sched_list, 1, NULL);
 	if (ret)
-		goto err_fini_sched;
-
-	if (mode == SGPU_VM_MODE_FAULT) {
-		vm->fault_wq = alloc_ordered_workqueue("sgpu-fault", 0);
-		if (!vm->fault_wq) {
-			ret = -ENOMEM;
-			goto err_fini_entity;
-		}
-	}
+		goto err_fini_domain;
 
 	r_obj = drm_gpuvm_resv_object_alloc(&sdev->drm);
 	if (!r_obj) {
 		ret = -ENOMEM;
-		goto err_destroy_wq;
+		goto err_fini_entity;
 	}
 	drm_gpuvm_init(&vm->gpuvm, "sgpu", 0, &sdev->drm, r_obj,
 		       SGPU_VA_START, SGPU_VA_END - SGPU_VA_START, 0, 0,
@@ -312,13 +297,8 @@ struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 	atomic64_inc(&sdev->live[SGPU_DEV_LIVE_VMS]);
 	return vm;
 
-err_destroy_wq:
-	if (vm->fault_wq)
-		destroy_workqueue(vm->fault_wq);
 err_fini_entity:
 	drm_sched_entity_fini(&vm->entity);
-err_fini_sched:
-	drm_sched_fini(&vm->sched);
 err_fini_domain:
 	uptr_domain_fini(&vm->domain);
 err_free_pt:
@@ -394,12 +374,6 @@ void sgpu_vm_close(struct sgpu_vm *vm)
 	drm_sched_entity_destroy(&vm->entity);
 	/* Every job dropped the count with its VM reference still held. */
 	wait_event(vm->idle_wq, !atomic_read(&vm->sched_jobs));
-	if (vm->fault_wq) {
-		drain_workqueue(vm->fault_wq);
-		destroy_workqueue(vm->fault_wq);
-		vm->fault_wq = NULL;
-	}
-	drm_sched_fini(&vm->sched);
 	/* The engine is idle on this VM: no PTE may outlive its memory. */
 	sgpu_pt_zap(vm, SGPU_VA_START, SGPU_VA_END - SGPU_VA_START);
 

@@ -2,7 +2,11 @@
 /*
  * sgpu_life_test - lifetimes of sgpu VMs, jobs, fences and the device
  *
- * Regression tests of issue 10, item 11:
+ * Regression tests of issue 10, items 11, 14 and 15:
+ *   life.vm_limit_flat_kthreads     item 14: VMs cost no kthread, a file has
+ *                                   at most SGPU_MAX_VMS_PER_FILE (-ENOSPC)
+ *   life.exported_fence_outlives_vm item 15: a sync_file of a bind or EXEC
+ *                                   out-fence is usable after its VM is gone
  *   life.killed_processes_stress    item 11: many killed processes whose jobs
  *                                   are freed by drm_sched's kill path
  *
@@ -25,11 +29,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <linux/sync_file.h>
 #include <drm/drm.h>
 #include <drm/sgpu_drm.h>
 
@@ -46,6 +52,33 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Number of tasks (threads included) in the system. */
+static int count_tasks(void)
+{
+	struct dirent *d, *t;
+	char path[300];
+	DIR *proc, *task;
+	int n = 0;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while ((d = readdir(proc))) {
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", d->d_name);
+		task = opendir(path);
+		if (!task)
+			continue;
+		while ((t = readdir(task)))
+			if (t->d_name[0] >= '0' && t->d_name[0] <= '9')
+				n++;
+		closedir(task);
+	}
+	closedir(proc);
+	return n;
 }
 
 /*
@@ -166,8 +199,8 @@ static int child_submit(struct child_job *cj)
 /* ------------------------------------------------------------------ */
 
 /*
- * The tests need no common setup; a fixture of their own keeps them out of
- * the "global" one, which the runner's case filter does not list.
+ * The tests below need no common setup; a fixture of their own keeps them
+ * out of the "global" one, which the runner's case filter does not list.
  */
 FIXTURE(life) {
 	int unused;
@@ -179,6 +212,136 @@ FIXTURE_SETUP(life)
 
 FIXTURE_TEARDOWN(life)
 {
+}
+
+/*
+ * Item 14: a VM costs no kthread (the old code created a drm_sched submit
+ * workqueue, and with it a rescuer kthread, per VM), and a file holds at
+ * most SGPU_MAX_VMS_PER_FILE VMs: one more is -ENOSPC.  10,000 VM_CREATEs,
+ * destroyed in batches, leave the number of tasks flat.
+ */
+TEST_F_TIMEOUT(life, vm_limit_flat_kthreads, 600)
+{
+	static __u32 vms[SGPU_MAX_VMS_PER_FILE + 64];
+	unsigned int created = 0, n, i, max_tasks = 0;
+	int fd, base, tasks, ret;
+	__u32 extra;
+
+	fd = sgpu_open();
+	if (fd < 0)
+		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
+	base = count_tasks();
+	ASSERT_LT(0, base);
+	while (created < 10000) {
+		for (n = 0; n < ARRAY_SIZE(vms); n++) {
+			ret = vm_create(fd, (created + n) & 1 ?
+					SGPU_VM_MODE_FAULT : SGPU_VM_MODE_FENCE,
+					&vms[n]);
+			if (ret)
+				break;
+		}
+		tasks = count_tasks();
+		if (tasks > (int)max_tasks)
+			max_tasks = tasks;
+		ASSERT_GT(base + 8, tasks) {
+			TH_LOG("%d tasks with %u VMs, %d before", tasks, n,
+			       base);
+		}
+		ASSERT_EQ(-ENOSPC, ret);
+		ASSERT_EQ(SGPU_MAX_VMS_PER_FILE, n);
+		/* Still full: the limit is per file and ids are reused. */
+		EXPECT_EQ(-ENOSPC, vm_create(fd, SGPU_VM_MODE_FENCE, &extra));
+		for (i = 0; i < n; i++)
+			ASSERT_EQ(0, vm_destroy(fd, vms[i]));
+		created += n;
+	}
+	TH_LOG("%u VMs created, tasks %d before, at most %u", created, base,
+	       max_tasks);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int export_sync_file(int fd, __u32 syncobj)
+{
+	struct drm_syncobj_handle h = {
+		.handle = syncobj,
+		.flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
+		.fd = -1,
+	};
+
+	if (ioc(fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &h))
+		return -1;
+	return h.fd;
+}
+
+static int sync_file_info(int sfd, struct sync_fence_info *fi)
+{
+	struct sync_file_info info = { };
+
+	memset(fi, 0, sizeof(*fi));
+	info.num_fences = 1;
+	info.sync_fence_info = (uintptr_t)fi;
+	if (ioctl(sfd, SYNC_IOC_FILE_INFO, &info))
+		return -errno;
+	return info.num_fences == 1 ? info.status : -EINVAL;
+}
+
+/*
+ * Item 15: the out-fences of a bind and of an EXEC, exported as
+ * sync_files, outlive their VM and the file: SYNC_IOC_FILE_INFO reads the
+ * fences' timeline name, which drm_sched takes from the scheduler.  The
+ * old code embedded the scheduler in the VM: a use-after-free (KASAN).
+ */
+TEST_F(life, exported_fence_outlives_vm)
+{
+	const size_t size = 16 * PAGE;
+	struct drm_sgpu_vm_bind b = { .op = SGPU_BIND_MAP, .addr = VA(1),
+				      .range = size };
+	struct drm_sgpu_cmd c = cmd_fill(VA(1), size, 0x42424242);
+	struct drm_sgpu_exec e = { .cmds = (uintptr_t)&c, .num_cmds = 1 };
+	struct sync_fence_info fi;
+	struct baseline base;
+	int qfd, fd, sfd[2], i;
+	__u32 vm, bo;
+
+	qfd = sgpu_open();
+	if (qfd < 0)
+		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
+	baseline_settle(qfd, &base);
+	fd = sgpu_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, vm_create(fd, SGPU_VM_MODE_FENCE, &vm));
+	ASSERT_EQ(0, bo_create(fd, size, &bo));
+	b.vm_id = vm;
+	b.handle = bo;
+	b.out_sync = syncobj_create(fd);
+	ASSERT_NE(0, b.out_sync);
+	ASSERT_EQ(0, ioc(fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+	e.vm_id = vm;
+	e.out_sync = syncobj_create(fd);
+	ASSERT_NE(0, e.out_sync);
+	ASSERT_EQ(0, ioc(fd, DRM_IOCTL_SGPU_EXEC, &e));
+	ASSERT_EQ(0, syncobj_wait(fd, e.out_sync));
+	sfd[0] = export_sync_file(fd, b.out_sync);
+	sfd[1] = export_sync_file(fd, e.out_sync);
+	ASSERT_LE(0, sfd[0]);
+	ASSERT_LE(0, sfd[1]);
+
+	/* Everything but the sync_files goes, the VM object included. */
+	ASSERT_EQ(0, vm_destroy(fd, vm));
+	close(fd);
+	ASSERT_EQ(-1, baseline_diff(qfd, &base));
+	ASSERT_EQ(base.v[0], query(qfd, SGPU_QUERY_DEVICE, 0,
+				   SGPU_DEV_LIVE_VMS));
+
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(1, sync_file_info(sfd[i], &fi));
+		EXPECT_STREQ("drm_sched", fi.driver_name);
+		EXPECT_STREQ("sgpu", fi.obj_name);
+		close(sfd[i]);
+	}
+	close(qfd);
 }
 
 /* ------------------------------------------------------------------ */

@@ -59,6 +59,8 @@ extern "C" {
 #define SGPU_MAX_SYNCS			64
 #define SGPU_MAX_CMD_SIZE		(1ULL << 30)
 #define SGPU_JOB_HISTORY		256
+/* VMs a file may hold at a time; VM_CREATE beyond: -ENOSPC. */
+#define SGPU_MAX_VMS_PER_FILE		256
 
 /* ioctl numbers, relative to DRM_COMMAND_BASE. */
 #define DRM_SGPU_VM_CREATE		0x00
