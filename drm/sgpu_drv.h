@@ -204,6 +204,11 @@ struct sgpu_vm {
 	struct rw_semaphore lock;
 	/** @closed: no new binds or jobs.  @lock. */
 	bool closed;
+	/**
+	 * @cancel: jobs still queued or running stop at their next command
+	 * (-ECANCELED).  Set once by sgpu_vm_close(), read by the engine.
+	 */
+	bool cancel;
 	/** @seqno: last EXEC sequence number handed out.  @lock. */
 	u64 seqno;
 	/** @domain: the uptr domain; its lock is the notifier lock. */

@@ -392,7 +392,7 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 		/* A GPU replays a faulting access until it is serviced. */
 		if (sgpu_retry_expired(&deadline))
 			return -EBUSY;
-		if (READ_ONCE(vm->closed))
+		if (READ_ONCE(vm->cancel))
 			return -ECANCELED;
 		ret = sgpu_gpu_fault(job, a[i].va, a[i].write);
 		/* -EBUSY: the populate lost against invalidations, retry. */
@@ -541,7 +541,7 @@ static void sgpu_job_execute(struct sgpu_job *job)
 		return;
 
 	for (i = 0; i < job->num_cmds; i++) {
-		if (READ_ONCE(vm->closed)) {
+		if (READ_ONCE(vm->cancel)) {
 			job->status = -ECANCELED;
 			break;
 		}
@@ -679,7 +679,7 @@ static void sgpu_fault_fence_cb(struct dma_fence *fence,
  * Are the in-fences of the first job of the VM signalled?  If not, a
  * callback on the first pending one queues the fault work again.  Only
  * the first job waits, and only sgpu_fault_work() calls this: one
- * callback at a time uses &sgpu_vm.fault_cb. A job is never freed
+ * callback at a time uses &sgpu_vm.fault_cb.  A job is never freed
  * before its in-fences signalled, even when cancelled (as drm_sched does
  * for the jobs it kills).
  */

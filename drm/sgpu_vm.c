@@ -354,14 +354,49 @@ static void sgpu_vm_unmap_all(struct sgpu_vm *vm)
 	up_write(&vm->lock);
 }
 
+/*
+ * How long sgpu_vm_close() lets the VM's jobs run before it cancels them,
+ * in jiffies: a process killed by a signal (SIGKILL, the OOM killer, any
+ * fatal signal) loses them at once; a process that exits otherwise waits
+ * for at most %SGPU_EXIT_FLUSH_MS; anyone else (VM_DESTROY, the close() of
+ * the last file descriptor by a live process) waits for as long as it
+ * takes, until a fatal signal.
+ */
+static long sgpu_vm_close_timeout(void)
+{
+	if (!(current->flags & PF_EXITING))
+		return MAX_SCHEDULE_TIMEOUT;
+	if (current->exit_code & 0x7f)
+		return 0;
+	return msecs_to_jiffies(SGPU_EXIT_FLUSH_MS);
+}
+
+/* Wait for the VM's jobs for up to @timeout; false if some are left. */
+static bool sgpu_vm_wait_idle(struct sgpu_vm *vm, long timeout)
+{
+	if (!timeout)
+		return !atomic_read(&vm->sched_jobs);
+	if (timeout == MAX_SCHEDULE_TIMEOUT)
+		return !wait_event_killable(vm->idle_wq,
+					    !atomic_read(&vm->sched_jobs));
+	return wait_event_timeout(vm->idle_wq, !atomic_read(&vm->sched_jobs),
+				  timeout);
+}
+
 /**
  * sgpu_vm_close() - destroy a VM on behalf of its file
  * @vm: the VM; the caller's (the file's) reference is dropped
  *
- * Lets queued jobs run (or kills them when the process is being killed),
- * waits for every job, removes every mapping and drops the reference.  The
- * VM is freed when userptr BOs of it and other references are gone.  Never
- * fails and does not allocate: it runs when an OOM-killed task exits.
+ * Lets the VM's queued and running jobs finish, then removes every mapping
+ * and drops the reference.  How long the jobs get depends on who closes
+ * (sgpu_vm_close_timeout()): a process that exits normally keeps its jobs
+ * for up to %SGPU_EXIT_FLUSH_MS, a killed one loses them at once, VM_DESTROY
+ * waits until they are done or a fatal signal arrives.  Jobs left then are
+ * cancelled: a running one stops at its next command, queued ones never run
+ * (-ECANCELED); a cancelled job still waits for its in-fences before it is
+ * freed, as drm_sched's killed jobs do.  The VM is freed when userptr BOs of
+ * it and other references are gone.  Never fails and does not allocate: it
+ * runs when an OOM-killed task exits.
  *
  * Context: Process context, no sgpu lock held.
  */
@@ -371,7 +406,10 @@ void sgpu_vm_close(struct sgpu_vm *vm)
 	vm->closed = true;
 	up_write(&vm->lock);
 
-	drm_sched_entity_destroy(&vm->entity);
+	if (!sgpu_vm_wait_idle(vm, sgpu_vm_close_timeout()))
+		WRITE_ONCE(vm->cancel, true);
+	/* Kills what is still queued; the scheduler forgets the entity. */
+	drm_sched_entity_fini(&vm->entity);
 	/* Every job dropped the count with its VM reference still held. */
 	wait_event(vm->idle_wq, !atomic_read(&vm->sched_jobs));
 	/* The engine is idle on this VM: no PTE may outlive its memory. */

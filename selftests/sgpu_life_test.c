@@ -2,11 +2,16 @@
 /*
  * sgpu_life_test - lifetimes of sgpu VMs, jobs, fences and the device
  *
- * Regression tests of issue 10, items 11, 14 and 15:
+ * Regression tests of issue 10, items 11, 14, 15 and 16:
  *   life.vm_limit_flat_kthreads     item 14: VMs cost no kthread, a file has
  *                                   at most SGPU_MAX_VMS_PER_FILE (-ENOSPC)
  *   life.exported_fence_outlives_vm item 15: a sync_file of a bind or EXEC
  *                                   out-fence is usable after its VM is gone
+ *   exit.*.normal_exit_runs_queued  item 16: a process that exits normally
+ *                                   keeps its queued jobs (up to the bound)
+ *   exit.*.exit_bound_cancels       item 16: ... for at most
+ *                                   SGPU_EXIT_FLUSH_MS, then they are cancelled
+ *   exit.*.killed_cancels_queued    item 16: a killed process loses them
  *   life.killed_processes_stress    item 11: many killed processes whose jobs
  *                                   are freed by drm_sched's kill path
  *
@@ -21,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -194,6 +200,188 @@ static int child_submit(struct child_job *cj)
 			pause();
 	/* Exit with the file open: exit closes it. */
 	return 0;
+}
+
+static int child_fn(void *arg)
+{
+	return child_submit(arg);
+}
+
+#define CHILD_STACK	(256UL << 10)
+
+/*
+ * Start a child that shares our memory (CLONE_VM) but not our files, so
+ * that its exit closes its DRM file while its address space, and with it
+ * every userptr range, stays alive.  Exit tears the mm down before it
+ * closes files otherwise, and a fence-mode invalidation waits for the
+ * jobs: they would have run before the close.
+ */
+static pid_t child_start(struct child_job *cj, void *stack)
+{
+	return clone(child_fn, (char *)stack + CHILD_STACK, CLONE_VM | SIGCHLD,
+		     cj);
+}
+
+static bool filled(const void *buf, size_t size, __u32 v)
+{
+	const __u32 *w = buf;
+	size_t i;
+
+	for (i = 0; i < size / 4; i++)
+		if (w[i] != v)
+			return false;
+	return true;
+}
+
+static bool untouched(const void *buf, size_t size)
+{
+	const __u32 *w = buf;
+	size_t i;
+
+	for (i = 0; i < size / 4; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+
+FIXTURE(exit) {
+	int qfd;
+	struct baseline base;
+	double per_cmd;		/* seconds per slow command */
+	struct child_job *cj;
+	void *stack;
+	char *buf;
+	size_t size;
+};
+
+FIXTURE_VARIANT(exit) {
+	__u32 mode;
+	__u32 backend;
+};
+
+FIXTURE_VARIANT_ADD(exit, fence_pin) {
+	.mode = SGPU_VM_MODE_FENCE,
+	.backend = SGPU_USERPTR_BACKEND_PIN,
+};
+
+FIXTURE_VARIANT_ADD(exit, fault_fault) {
+	.mode = SGPU_VM_MODE_FAULT,
+	.backend = SGPU_USERPTR_BACKEND_FAULT,
+};
+
+FIXTURE_SETUP(exit)
+{
+	self->qfd = sgpu_open();
+	if (self->qfd < 0)
+		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
+	baseline_settle(self->qfd, &self->base);
+	self->per_cmd = slow_calibrate();
+	ASSERT_LT(0, self->per_cmd);
+	self->size = 16 * PAGE;
+	self->buf = anon(self->size);
+	ASSERT_NE(NULL, self->buf);
+	memset(self->buf, 0, self->size);
+	self->cj = anon(sizeof(*self->cj));
+	ASSERT_NE(NULL, self->cj);
+	self->stack = anon(CHILD_STACK);
+	ASSERT_NE(NULL, self->stack);
+	self->cj->mode = variant->mode;
+	self->cj->backend = variant->backend;
+	self->cj->buf = self->buf;
+	self->cj->size = self->size;
+	self->cj->nfill = 1;
+	self->cj->mapped_fd = -1;
+	self->cj->go_fd = -1;
+}
+
+FIXTURE_TEARDOWN(exit)
+{
+	if (self->qfd < 0)
+		return;
+	EXPECT_EQ(-1, baseline_diff(self->qfd, &self->base));
+	close(self->qfd);
+}
+
+/*
+ * Item 16: a process that exits normally with a job queued (behind ~2.5 s
+ * of earlier work) keeps it: the exit waits for it and the FILL lands in
+ * memory the parent sees.  The old code cancelled every job still queued
+ * or running once the file was being closed.
+ */
+TEST_F(exit, normal_exit_runs_queued)
+{
+	double t;
+	pid_t pid;
+	int st;
+
+	self->cj->nslow = slow_cmds(2.5, self->per_cmd);
+	t = now_s();
+	pid = child_start(self->cj, self->stack);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	t = now_s() - t;
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
+	TH_LOG("%u slow commands, exit took %.2f s", self->cj->nslow, t);
+	EXPECT_TRUE(filled(self->buf, self->size, FILL_VALUE));
+	EXPECT_GT(SGPU_EXIT_FLUSH_MS / 1000.0, t);
+}
+
+/*
+ * Item 16: ... but not forever: jobs still not done SGPU_EXIT_FLUSH_MS
+ * after the exit began are cancelled, and the exit ends then.
+ */
+TEST_F(exit, exit_bound_cancels)
+{
+	const double bound = SGPU_EXIT_FLUSH_MS / 1000.0;
+	double t;
+	pid_t pid;
+	int st;
+
+	self->cj->nslow = slow_cmds(2.5 * bound, self->per_cmd);
+	t = now_s();
+	pid = child_start(self->cj, self->stack);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	t = now_s() - t;
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
+	TH_LOG("%u slow commands, exit took %.2f s", self->cj->nslow, t);
+	EXPECT_TRUE(untouched(self->buf, self->size));
+	EXPECT_LE(bound, t);
+	EXPECT_GT(2 * bound, t);
+}
+
+/*
+ * Item 16: a killed process loses its queued jobs at once: the FILL never
+ * happens, and the exit does not wait for the slow jobs.
+ */
+TEST_F(exit, killed_cancels_queued)
+{
+	double t;
+	pid_t pid;
+	int st;
+
+	self->cj->nslow = slow_cmds(8, self->per_cmd);
+	self->cj->hang = true;
+	pid = child_start(self->cj, self->stack);
+	ASSERT_LT(0, pid);
+	while (!__atomic_load_n(&self->cj->ready, __ATOMIC_ACQUIRE) &&
+	       waitpid(pid, &st, WNOHANG) == 0)
+		usleep(1000);
+	ASSERT_TRUE(self->cj->ready);
+	t = now_s();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	t = now_s() - t;
+	ASSERT_TRUE(WIFSIGNALED(st));
+	TH_LOG("%u slow commands, killed exit took %.2f s", self->cj->nslow, t);
+	/* Nothing of the process runs after its exit. */
+	usleep(100000);
+	EXPECT_TRUE(untouched(self->buf, self->size));
+	EXPECT_GT(4.0, t);
 }
 
 /* ------------------------------------------------------------------ */
