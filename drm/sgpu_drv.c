@@ -20,9 +20,17 @@
  * (ids from 1, reused).  VM_DESTROY and closing the file close the VMs
  * (sgpu_vm_close()).
  *
- * drm_sched fences exported as sync_files name the device's scheduler:
- * like every driver's fences in 6.12, they must not outlive the module
- * (see docs/uapi.rst).
+ * The driver has no sysfs bind/unbind (suppress_bind_attrs): the device
+ * goes away only when the module is removed, which an open file, a mapped
+ * BO or an exported dma-buf prevents (each holds the module).  So the
+ * device outlives every VM, job and ioctl, and sgpu needs no
+ * drm_dev_enter()/drm_dev_unplug(): unplugging a software device whose
+ * engine, page tables and device memory live in kernel memory that VMs
+ * still use would need every ioctl, the engine, the GPU fault handler and
+ * the device-private page callbacks guarded, for no user.  drm_sched
+ * fences exported as sync_files name the device's scheduler: like every
+ * driver's fences in 6.12, they must not outlive the module (see
+ * docs/uapi.rst).
  *
  * Module parameters: ``default_backend`` (``pin`` or ``fault``) for
  * userptr BOs created without an explicit backend, and ``devmem_mb``, the
@@ -474,6 +482,7 @@ static void sgpu_remove(struct platform_device *pdev)
 	struct sgpu_device *sdev = platform_get_drvdata(pdev);
 	unsigned int i, c;
 
+	/* No file is open (each holds the module): no VM, no job is left. */
 	drm_dev_unregister(&sdev->drm);
 	sgpu_devmem_fini(sdev);
 	drm_sched_fini(&sdev->sched);
@@ -495,6 +504,8 @@ static struct platform_driver sgpu_platform_driver = {
 	.remove_new = sgpu_remove,
 	.driver = {
 		.name = "sgpu",
+		/* The device lives as long as the module: see DOC above. */
+		.suppress_bind_attrs = true,
 	},
 };
 

@@ -58,8 +58,9 @@
  * close) waits for its jobs and unmaps everything, without allocating.
  * Nothing a job does after its VM's count of jobs (&sgpu_vm.sched_jobs)
  * dropped touches the VM, and the job's own reference keeps the VM alive
- * until then.  The scheduler, whose name exported drm_sched fences
- * report, is the device's and lives as long as the device.
+ * until then.  The device, and with it the scheduler whose name exported
+ * drm_sched fences report, lives until the module is removed: its driver
+ * has no sysfs bind/unbind, and every open file holds the module.
  */
 
 #include <linux/dma-fence.h>

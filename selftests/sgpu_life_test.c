@@ -2,7 +2,7 @@
 /*
  * sgpu_life_test - lifetimes of sgpu VMs, jobs, fences and the device
  *
- * Regression tests of issue 10, items 11, 14, 15 and 16:
+ * Regression tests of issue 10, items 11, 12, 14, 15 and 16:
  *   life.vm_limit_flat_kthreads     item 14: VMs cost no kthread, a file has
  *                                   at most SGPU_MAX_VMS_PER_FILE (-ENOSPC)
  *   life.exported_fence_outlives_vm item 15: a sync_file of a bind or EXEC
@@ -14,6 +14,8 @@
  *   exit.*.killed_cancels_queued    item 16: a killed process loses them
  *   life.killed_processes_stress    item 11: many killed processes whose jobs
  *                                   are freed by drm_sched's kill path
+ *   life.no_unbind_module_held      item 12: no sysfs unbind, an open file
+ *                                   holds the module
  *
  * Jobs are kept queued by a "slow" job ahead of them in the same VM: a
  * series of CHECKSUM commands over a shmem BO, sized from a measurement
@@ -605,6 +607,38 @@ TEST_F_TIMEOUT(life, killed_processes_stress, 300)
 	}
 	EXPECT_EQ(-1, baseline_diff(qfd, &base));
 	close(qfd);
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * Item 12: the device cannot be unbound through sysfs (its driver has no
+ * bind/unbind attributes), and an open file holds the module, so that
+ * removal is refused while a file, and with it a VM, exists.
+ */
+TEST_F(life, no_unbind_module_held)
+{
+	const char *drv = "/sys/bus/platform/drivers/sgpu";
+	char path[128];
+	int fd;
+
+	fd = sgpu_open();
+	if (fd < 0)
+		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
+	ASSERT_EQ(0, access(drv, F_OK));
+	snprintf(path, sizeof(path), "%s/unbind", drv);
+	EXPECT_EQ(-1, access(path, F_OK));
+	EXPECT_EQ(ENOENT, errno);
+	snprintf(path, sizeof(path), "%s/bind", drv);
+	EXPECT_EQ(-1, access(path, F_OK));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "sgpu", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	/* Still there and working. */
+	EXPECT_LE(0, (long long)query(fd, SGPU_QUERY_DEVICE, 0,
+				      SGPU_DEV_LIVE_VMS));
+	EXPECT_EQ(0, access("/sys/module/sgpu", F_OK));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
