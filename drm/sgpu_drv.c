@@ -11,11 +11,26 @@
  * that DMA mappings are dma-direct with no swiotlb bounce, and checks that
  * a mapped page's DMA address leads back to the page (dma_to_phys()): the
  * engine relies on it to reach system memory through PTEs holding DMA
- * addresses.  Then it creates the DRM render device, the engine and cleanup
- * workqueues and, if configured, the device-private memory.
+ * addresses.  Then it creates the DRM render device, the engine, fault and
+ * cleanup workqueues, the engine's drm_sched scheduler and, if configured,
+ * the device-private memory.  These are per device, not per VM: a VM costs
+ * memory only (charged to the memory cgroup), no workqueue or kthread.
  *
- * Per open file there is an xarray of VMs (ids from 1).  VM_DESTROY and
- * closing the file close the VMs (sgpu_vm_close()).
+ * Per open file there is an xarray of at most %SGPU_MAX_VMS_PER_FILE VMs
+ * (ids from 1, reused).  VM_DESTROY and closing the file close the VMs
+ * (sgpu_vm_close()).
+ *
+ * The driver has no sysfs bind/unbind (suppress_bind_attrs): the device
+ * goes away only when the module is removed, which an open file, a mapped
+ * BO or an exported dma-buf prevents (each holds the module).  So the
+ * device outlives every VM, job and ioctl, and sgpu needs no
+ * drm_dev_enter()/drm_dev_unplug(): unplugging a software device whose
+ * engine, page tables and device memory live in kernel memory that VMs
+ * still use would need every ioctl, the engine, the GPU fault handler and
+ * the device-private page callbacks guarded, for no user.  drm_sched
+ * fences exported as sync_files name the device's scheduler: like every
+ * driver's fences in 6.12, they must not outlive the module (see
+ * docs/uapi.rst).
  *
  * Module parameters: ``default_backend`` (``pin`` or ``fault``) for
  * userptr BOs created without an explicit backend, and ``devmem_mb``, the
@@ -160,10 +175,14 @@ static int sgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	vm = sgpu_vm_create(to_sgpu(drm), args->flags & SGPU_VM_MODE_FAULT);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
-	ret = xa_alloc(&sf->vms, &args->vm_id, vm, xa_limit_32b, GFP_KERNEL);
-	if (ret)
+	/* Ids 1..SGPU_MAX_VMS_PER_FILE: the id space is the limit. */
+	ret = xa_alloc(&sf->vms, &args->vm_id, vm,
+		       XA_LIMIT(1, SGPU_MAX_VMS_PER_FILE), GFP_KERNEL_ACCOUNT);
+	if (ret) {
 		sgpu_vm_close(vm);
-	return ret;
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	return 0;
 }
 
 static int sgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
@@ -371,6 +390,13 @@ out_free:
 
 static int sgpu_probe(struct platform_device *pdev)
 {
+	struct drm_sched_init_args sched_args = {
+		.ops = &sgpu_sched_ops,
+		.num_rqs = 1,
+		.credit_limit = 1,
+		.timeout = MAX_SCHEDULE_TIMEOUT,
+		.name = "sgpu",
+	};
 	struct sgpu_device *sdev;
 	int ret;
 
@@ -401,10 +427,25 @@ static int sgpu_probe(struct platform_device *pdev)
 		ret = -ENOMEM;
 		goto err_destroy_engine;
 	}
+	/* Fault-mode completion is no dma-fence: reclaim never waits for it. */
+	sdev->fault_wq = alloc_workqueue("sgpu-fault", WQ_UNBOUND, 0);
+	if (!sdev->fault_wq) {
+		ret = -ENOMEM;
+		goto err_destroy_cleanup;
+	}
+	/*
+	 * One engine: one scheduler, with the single submit workqueue that
+	 * drm_sched allocates for it.  Credit limit 1: jobs run one at a time,
+	 * in order, as on a GPU with one ring.
+	 */
+	sched_args.dev = sdev->dev;
+	ret = drm_sched_init(&sdev->sched, &sched_args);
+	if (ret)
+		goto err_destroy_fault;
 
 	ret = sgpu_devmem_init(sdev, (unsigned long)devmem_mb << 20);
 	if (ret)
-		goto err_destroy_cleanup;
+		goto err_fini_sched;
 
 	drm_debugfs_add_file(&sdev->drm, "sgpu", sgpu_debugfs_show, NULL);
 	ret = drm_dev_register(&sdev->drm, 0);
@@ -415,6 +456,10 @@ static int sgpu_probe(struct platform_device *pdev)
 
 err_fini_devmem:
 	sgpu_devmem_fini(sdev);
+err_fini_sched:
+	drm_sched_fini(&sdev->sched);
+err_destroy_fault:
+	destroy_workqueue(sdev->fault_wq);
 err_destroy_cleanup:
 	destroy_workqueue(sdev->cleanup_wq);
 err_destroy_engine:
@@ -437,8 +482,11 @@ static void sgpu_remove(struct platform_device *pdev)
 	struct sgpu_device *sdev = platform_get_drvdata(pdev);
 	unsigned int i, c;
 
+	/* No file is open (each holds the module): no VM, no job is left. */
 	drm_dev_unregister(&sdev->drm);
 	sgpu_devmem_fini(sdev);
+	drm_sched_fini(&sdev->sched);
+	destroy_workqueue(sdev->fault_wq);
 	destroy_workqueue(sdev->cleanup_wq);
 	destroy_workqueue(sdev->engine_wq);
 	mutex_destroy(&sdev->vms_lock);
@@ -456,6 +504,8 @@ static struct platform_driver sgpu_platform_driver = {
 	.remove_new = sgpu_remove,
 	.driver = {
 		.name = "sgpu",
+		/* The device lives as long as the module: see DOC above. */
+		.suppress_bind_attrs = true,
 	},
 };
 

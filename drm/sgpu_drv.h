@@ -15,8 +15,10 @@
  * VM's &struct uptr_domain, and each VM is in one of two modes:
  *
  * fence mode
- *	EXEC and VM_BIND jobs go through one drm_sched entity per VM (credit
- *	limit 1, so the VM's jobs run one at a time and in order).  Their
+ *	EXEC and VM_BIND jobs go through one drm_sched entity per VM, on the
+ *	device's only scheduler, &sgpu_device.sched: one engine, like a GPU
+ *	with a single ring (credit limit 1, so jobs run one at a time and in
+ *	order, and a dependency on another sgpu job may be pipelined).  Their
  *	finished fences are published (syncobj, VM resv BOOKKEEP), so the
  *	path that signals them (run_job, the engine worker) never faults,
  *	allocates, takes mmap_lock, a dma_resv or the domain lock: it only
@@ -28,8 +30,11 @@
  *	resv, drm_gpuvm_validate() builds the rebind).
  *
  * fault mode
- *	EXEC jobs run on a per-VM ordered workqueue, completion is a sequence
- *	number.  Userptr PTEs are only written by the GPU fault handler, under
+ *	EXEC jobs are queued on the VM's &sgpu_vm.fault_jobs and run in order
+ *	by the VM's &sgpu_vm.fault_work on the device's &sgpu_device.fault_wq;
+ *	in-fences are waited for with callbacks, not by a blocked worker.
+ *	Completion is a sequence number.  Userptr PTEs are only written by
+ *	the GPU fault handler, under
  *	the domain lock after uptr_range_fault(); the notifier zaps without
  *	waiting.  VM_BIND still uses the drm_sched entity (its fences never
  *	depend on EXEC jobs).
@@ -43,13 +48,19 @@
  *	      uptr_domain.lock (the notifier lock, sgpu_vm.domain)
  *	        sgpu_vm.pt_lock (spinlock: page tables and engine accesses)
  *
- * plus the leaf spinlocks sgpu_vm.results_lock and sgpu_vm.fence_lock.
+ * plus the leaf spinlocks sgpu_vm.results_lock, sgpu_vm.fence_lock and
+ * sgpu_vm.fault_lock.
  * uptr populate is never called with a dma_resv or the domain lock held.
  *
  * Lifetimes follow drm_gpuvm: the VM is reference counted with a vm_free
  * op; the file, each &drm_gpuvm_bo, each &drm_gpuva, each job and each
  * userptr BO of the VM hold a reference.  Closing a VM (VM_DESTROY, file
  * close) waits for its jobs and unmaps everything, without allocating.
+ * Nothing a job does after its VM's count of jobs (&sgpu_vm.sched_jobs)
+ * dropped touches the VM, and the job's own reference keeps the VM alive
+ * until then.  The device, and with it the scheduler whose name exported
+ * drm_sched fences report, lives until the module is removed: its driver
+ * has no sysfs bind/unbind, and every open file holds the module.
  */
 
 #include <linux/dma-fence.h>
@@ -122,6 +133,13 @@ struct sgpu_device {
 	struct sgpu_devmem *devmem;
 	/** @engine_wq: runs fence-mode jobs (the "hardware"). */
 	struct workqueue_struct *engine_wq;
+	/**
+	 * @sched: the engine's scheduler, one entity per VM.  Lives with the
+	 * device, so that drm_sched fences (which name it) may outlive VMs.
+	 */
+	struct drm_gpu_scheduler sched;
+	/** @fault_wq: runs the &sgpu_vm.fault_work of fault-mode VMs. */
+	struct workqueue_struct *fault_wq;
 	/** @cleanup_wq: releases what finished jobs held. */
 	struct workqueue_struct *cleanup_wq;
 	/** @vms_lock: protects @vms. */
@@ -194,6 +212,11 @@ struct sgpu_vm {
 	struct rw_semaphore lock;
 	/** @closed: no new binds or jobs.  @lock. */
 	bool closed;
+	/**
+	 * @cancel: jobs still queued or running stop at their next command
+	 * (-ECANCELED).  Set once by sgpu_vm_close(), read by the engine.
+	 */
+	bool cancel;
 	/** @seqno: last EXEC sequence number handed out.  @lock. */
 	u64 seqno;
 	/** @domain: the uptr domain; its lock is the notifier lock. */
@@ -208,9 +231,7 @@ struct sgpu_vm {
 	spinlock_t pt_lock;
 	/** @root: the level-3 table.  Pointer constant, content @pt_lock. */
 	struct sgpu_pt *root;
-	/** @sched: bind jobs, and EXEC jobs in fence mode. */
-	struct drm_gpu_scheduler sched;
-	/** @entity: the VM's only entity on @sched. */
+	/** @entity: the VM's entity on &sgpu_device.sched. */
 	struct drm_sched_entity entity;
 	/** @fence_context: context of the engine (hw) fences.  Constant. */
 	u64 fence_context;
@@ -218,9 +239,24 @@ struct sgpu_vm {
 	atomic64_t fence_seqno;
 	/** @fence_lock: lock of the engine fences. */
 	spinlock_t fence_lock;
-	/** @fault_wq: fault mode: ordered queue running EXEC jobs. */
-	struct workqueue_struct *fault_wq;
-	/** @sched_jobs: jobs on @sched not yet freed.  Atomic. */
+	/** @fault_lock: protects @fault_jobs. */
+	spinlock_t fault_lock;
+	/** @fault_jobs: fault mode: queued EXEC jobs, oldest first. */
+	struct list_head fault_jobs;
+	/**
+	 * @fault_work: fault mode: runs @fault_jobs in order, on
+	 * &sgpu_device.fault_wq; queued by a submission to an empty list and
+	 * by the in-fence callback @fault_cb.  Every job on @fault_jobs holds
+	 * a VM reference, so the VM outlives a queued or running work.
+	 */
+	struct work_struct fault_work;
+	/** @fault_cb: in-fence callback of the first of @fault_jobs. */
+	struct dma_fence_cb fault_cb;
+	/**
+	 * @sched_jobs: jobs submitted and not yet freed (drm_sched jobs and
+	 * fault-mode EXEC jobs).  Atomic.  Decremented with the job's VM
+	 * reference still held (sgpu_job_release()).
+	 */
 	atomic_t sched_jobs;
 	/** @idle_wq: woken when @sched_jobs drops to zero. */
 	wait_queue_head_t idle_wq;
@@ -359,7 +395,7 @@ struct sgpu_job {
 	struct sgpu_vm *vm;
 	/** @kind: bind or exec. */
 	enum sgpu_job_kind kind;
-	/** @fault_mode: runs on &sgpu_vm.fault_wq, not on drm_sched. */
+	/** @fault_mode: runs from &sgpu_vm.fault_jobs, not on drm_sched. */
 	bool fault_mode;
 	/** @ran: the engine executed (or cancelled) the job. */
 	bool ran;
@@ -392,6 +428,10 @@ struct sgpu_job {
 	 * the only one whose userptr BOs its GPU faults may serve.
 	 */
 	struct mm_struct *mm;
+	/** @next_in_fence: fault mode: first of @in_fences not waited for. */
+	u32 next_in_fence;
+	/** @fault_link: fault mode: on &sgpu_vm.fault_jobs. */
+	struct list_head fault_link;
 	/** @status: 0 or negative errno. */
 	int status;
 	/** @fail_cmd: failing command. */
@@ -464,6 +504,8 @@ int sgpu_pt_translate(struct sgpu_vm *vm, u64 va, bool write,
 extern const struct drm_sched_backend_ops sgpu_sched_ops;
 struct sgpu_job *sgpu_job_alloc(struct sgpu_vm *vm, enum sgpu_job_kind kind);
 void sgpu_job_free(struct sgpu_job *job);
+void sgpu_fault_job_queue(struct sgpu_job *job);
+void sgpu_fault_work(struct work_struct *work);
 int sgpu_job_sched_init(struct sgpu_job *job, struct drm_file *file,
 			struct dma_fence **fences, u32 count);
 struct sgpu_pt_op *sgpu_job_add_pt_op(struct sgpu_job *job, u64 va,

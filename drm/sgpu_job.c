@@ -26,7 +26,8 @@
  * and their BOs, which may free userptr ranges): those may take dma_resv
  * and notifier locks and must not run on the scheduler's queue.
  *
- * Fault mode: EXEC jobs run on the VM's ordered fault workqueue.  A
+ * Fault mode: EXEC jobs are run in order by the VM's fault work on the
+ * device's fault workqueue (sgpu_fault_work()).  A
  * translation failure is a GPU page fault: sgpu_gpu_fault() finds the
  * mapping under the VM lock (read), calls uptr_range_fault(), and writes
  * the PTEs of the populated window under the domain lock; the engine then
@@ -417,7 +418,7 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 		/* A GPU replays a faulting access until it is serviced. */
 		if (sgpu_retry_expired(&deadline))
 			return -EBUSY;
-		if (READ_ONCE(vm->closed))
+		if (READ_ONCE(vm->cancel))
 			return -ECANCELED;
 		ret = sgpu_gpu_fault(job, a[i].va, a[i].write);
 		/* -EBUSY: the populate lost against invalidations, retry. */
@@ -574,7 +575,7 @@ static void sgpu_job_execute(struct sgpu_job *job)
 		return;
 
 	for (i = 0; i < job->num_cmds; i++) {
-		if (READ_ONCE(vm->closed)) {
+		if (READ_ONCE(vm->cancel)) {
 			job->status = -ECANCELED;
 			break;
 		}
@@ -636,9 +637,29 @@ static enum drm_gpu_sched_stat sgpu_timedout_job(struct drm_sched_job *job)
 	return DRM_GPU_SCHED_STAT_NOMINAL;
 }
 
+/*
+ * Free a submitted job, then let sgpu_vm_close() know.  The job's VM
+ * reference is what keeps the VM alive until the wake-up: sgpu_vm_close()
+ * may see the count at zero and free the VM as soon as it dropped, and
+ * nothing (drm_sched_fini() of a device-wide scheduler, a flush) waits for
+ * the work this runs from (drm_sched frees killed jobs from system_wq).
+ * So take a VM reference of our own before the job's goes with the job,
+ * and drop it after the wake-up.
+ */
+static void sgpu_job_release(struct sgpu_job *job)
+{
+	struct sgpu_vm *vm = job->vm;
+
+	sgpu_vm_get(vm);
+	sgpu_job_free(job);
+	if (atomic_dec_and_test(&vm->sched_jobs))
+		wake_up_all(&vm->idle_wq);
+	sgpu_vm_put(vm);
+}
+
 static void sgpu_job_cleanup_work(struct work_struct *work)
 {
-	sgpu_job_free(container_of(work, struct sgpu_job, cleanup));
+	sgpu_job_release(container_of(work, struct sgpu_job, cleanup));
 }
 
 static void sgpu_free_job(struct drm_sched_job *sched_job)
@@ -661,14 +682,13 @@ static void sgpu_free_job(struct drm_sched_job *sched_job)
 			sgpu_pt_zap(vm, m->zap_addr, m->zap_range);
 	drm_sched_job_cleanup(sched_job);
 	job->sched_inited = false;
+	/*
+	 * The job, and its VM reference, live until the cleanup work: that
+	 * is where sgpu_vm_close() learns that the job is gone.  Nothing
+	 * here may touch @vm after the queue_work().
+	 */
 	INIT_WORK(&job->cleanup, sgpu_job_cleanup_work);
 	queue_work(vm->sdev->cleanup_wq, &job->cleanup);
-	/*
-	 * sgpu_vm_close() holds its VM reference until drm_sched_fini()
-	 * waited for this work, so @vm outlives the wakeup.
-	 */
-	if (atomic_dec_and_test(&vm->sched_jobs))
-		wake_up_all(&vm->idle_wq);
 }
 
 const struct drm_sched_backend_ops sgpu_sched_ops = {
@@ -680,16 +700,98 @@ const struct drm_sched_backend_ops sgpu_sched_ops = {
 /* -------------------------------------------------------------------- */
 /* Fault-mode EXEC                                                       */
 
-static void sgpu_fault_job_work(struct work_struct *work)
+static void sgpu_fault_fence_cb(struct dma_fence *fence,
+				struct dma_fence_cb *cb)
 {
-	struct sgpu_job *job = container_of(work, struct sgpu_job, work);
-	u32 i;
+	struct sgpu_vm *vm = container_of(cb, struct sgpu_vm, fault_cb);
 
-	/* Waiting for dma-fences is fine: ours is not one. */
-	for (i = 0; i < job->num_in_fences; i++)
-		dma_fence_wait(job->in_fences[i], false);
-	sgpu_job_execute(job);
-	sgpu_job_free(job);
+	/* The waiting job is still first on the list: the VM is alive. */
+	queue_work(vm->sdev->fault_wq, &vm->fault_work);
+}
+
+/*
+ * Are the in-fences of the first job of the VM signalled?  If not, a
+ * callback on the first pending one queues the fault work again.  Only
+ * the first job waits, and only sgpu_fault_work() calls this: one
+ * callback at a time uses &sgpu_vm.fault_cb.  A job is never freed
+ * before its in-fences signalled, even when cancelled (as drm_sched does
+ * for the jobs it kills).
+ */
+static bool sgpu_fault_job_ready(struct sgpu_job *job)
+{
+	struct sgpu_vm *vm = job->vm;
+	struct dma_fence *fence;
+
+	while (job->next_in_fence < job->num_in_fences) {
+		fence = job->in_fences[job->next_in_fence];
+		if (!dma_fence_add_callback(fence, &vm->fault_cb,
+					    sgpu_fault_fence_cb))
+			return false;
+		job->next_in_fence++;
+	}
+	return true;
+}
+
+/**
+ * sgpu_fault_work() - run the queued fault-mode EXEC jobs of a VM
+ * @work: &sgpu_vm.fault_work
+ *
+ * Runs the VM's jobs one at a time, oldest first, each once its in-fences
+ * signalled.  A job stays first on &sgpu_vm.fault_jobs until it ran, so
+ * that a concurrent submission sees a non-empty list and leaves the next
+ * job to this loop; the work stops when the list is empty or the first job
+ * waits.  The VM may be freed by the release of the last job: nothing
+ * touches it after that.
+ *
+ * Context: Process context (&sgpu_device.fault_wq), no lock held.
+ */
+void sgpu_fault_work(struct work_struct *work)
+{
+	struct sgpu_vm *vm = container_of(work, struct sgpu_vm, fault_work);
+	struct sgpu_job *job;
+	bool more;
+
+	do {
+		spin_lock(&vm->fault_lock);
+		job = list_first_entry_or_null(&vm->fault_jobs,
+					       struct sgpu_job, fault_link);
+		spin_unlock(&vm->fault_lock);
+		if (!job || !sgpu_fault_job_ready(job))
+			return;
+
+		sgpu_job_execute(job);
+
+		spin_lock(&vm->fault_lock);
+		list_del(&job->fault_link);
+		more = !list_empty(&vm->fault_jobs);
+		spin_unlock(&vm->fault_lock);
+		/* With more jobs queued, the next one holds the VM. */
+		sgpu_job_release(job);
+		cond_resched();
+	} while (more);
+}
+
+/**
+ * sgpu_fault_job_queue() - submit a fault-mode EXEC job
+ * @job: the job, with its in-fences and seqno set
+ *
+ * The job belongs to the VM's fault work from now on.
+ *
+ * Context: Process context, &sgpu_vm.lock held and the VM not closed.
+ */
+void sgpu_fault_job_queue(struct sgpu_job *job)
+{
+	struct sgpu_vm *vm = job->vm;
+	bool first;
+
+	lockdep_assert_held(&vm->lock);
+	atomic_inc(&vm->sched_jobs);
+	spin_lock(&vm->fault_lock);
+	first = list_empty(&vm->fault_jobs);
+	list_add_tail(&job->fault_link, &vm->fault_jobs);
+	spin_unlock(&vm->fault_lock);
+	if (first)
+		queue_work(vm->sdev->fault_wq, &vm->fault_work);
 }
 
 /* -------------------------------------------------------------------- */
@@ -1058,8 +1160,7 @@ int sgpu_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 	if (job->fault_mode) {
 		seqno = ++vm->seqno;
 		job->seqno = seqno;
-		INIT_WORK(&job->work, sgpu_fault_job_work);
-		queue_work(vm->fault_wq, &job->work);
+		sgpu_fault_job_queue(job);
 	} else {
 		ret = sgpu_exec_fence(job, &reached, &fence);
 		if (ret)

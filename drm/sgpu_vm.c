@@ -71,6 +71,7 @@ static void sgpu_vm_free(struct drm_gpuvm *gpuvm)
 	mutex_unlock(&sdev->vms_lock);
 
 	WARN_ON(!list_empty(&vm->invalidated));
+	WARN_ON(!list_empty(&vm->fault_jobs));
 	sgpu_pt_fini(vm);
 	uptr_domain_fini(&vm->domain);
 	kfree(vm);
@@ -273,20 +274,12 @@ static const struct drm_gpuvm_ops sgpu_gpuvm_ops = {
  */
 struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 {
-	struct drm_gpu_scheduler *sched_list[1];
-	struct drm_sched_init_args args = {
-		.ops = &sgpu_sched_ops,
-		.num_rqs = 1,
-		.credit_limit = 1,
-		.timeout = MAX_SCHEDULE_TIMEOUT,
-		.name = "sgpu-vm",
-		.dev = sdev->dev,
-	};
+	struct drm_gpu_scheduler *sched_list[1] = { &sdev->sched };
 	struct drm_gem_object *r_obj;
 	struct sgpu_vm *vm;
 	int ret;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	vm->sdev = sdev;
@@ -294,6 +287,9 @@ struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 	init_rwsem(&vm->lock);
 	INIT_LIST_HEAD(&vm->invalidated);
 	spin_lock_init(&vm->fence_lock);
+	spin_lock_init(&vm->fault_lock);
+	INIT_LIST_HEAD(&vm->fault_jobs);
+	INIT_WORK(&vm->fault_work, sgpu_fault_work);
 	atomic_set(&vm->sched_jobs, 0);
 	init_waitqueue_head(&vm->idle_wq);
 	spin_lock_init(&vm->results_lock);
@@ -309,27 +305,16 @@ struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 	if (ret)
 		goto err_free_pt;
 
-	ret = drm_sched_init(&vm->sched, &args);
-	if (ret)
-		goto err_fini_domain;
-	sched_list[0] = &vm->sched;
+	/* One entity per VM, no scheduler, workqueue or kthread of its own. */
 	ret = drm_sched_entity_init(&vm->entity, DRM_SCHED_PRIORITY_KERNEL,
 				    sched_list, 1, NULL);
 	if (ret)
-		goto err_fini_sched;
-
-	if (mode == SGPU_VM_MODE_FAULT) {
-		vm->fault_wq = alloc_ordered_workqueue("sgpu-fault", 0);
-		if (!vm->fault_wq) {
-			ret = -ENOMEM;
-			goto err_fini_entity;
-		}
-	}
+		goto err_fini_domain;
 
 	r_obj = drm_gpuvm_resv_object_alloc(&sdev->drm);
 	if (!r_obj) {
 		ret = -ENOMEM;
-		goto err_destroy_wq;
+		goto err_fini_entity;
 	}
 	drm_gpuvm_init(&vm->gpuvm, "sgpu", 0, &sdev->drm, r_obj,
 		       SGPU_VA_START, SGPU_VA_END - SGPU_VA_START, 0, 0,
@@ -342,13 +327,8 @@ struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode)
 	atomic64_inc(&sdev->live[SGPU_DEV_LIVE_VMS]);
 	return vm;
 
-err_destroy_wq:
-	if (vm->fault_wq)
-		destroy_workqueue(vm->fault_wq);
 err_fini_entity:
 	drm_sched_entity_fini(&vm->entity);
-err_fini_sched:
-	drm_sched_fini(&vm->sched);
 err_fini_domain:
 	uptr_domain_fini(&vm->domain);
 err_free_pt:
@@ -404,37 +384,66 @@ static void sgpu_vm_unmap_all(struct sgpu_vm *vm)
 	up_write(&vm->lock);
 }
 
+/*
+ * How long sgpu_vm_close() lets the VM's jobs run before it cancels them,
+ * in jiffies: a process killed by a signal (SIGKILL, the OOM killer, any
+ * fatal signal) loses them at once; a process that exits otherwise waits
+ * for at most %SGPU_EXIT_FLUSH_MS; anyone else (VM_DESTROY, the close() of
+ * the last file descriptor by a live process) waits for as long as it
+ * takes, until a fatal signal.
+ */
+static long sgpu_vm_close_timeout(void)
+{
+	if (!(current->flags & PF_EXITING))
+		return MAX_SCHEDULE_TIMEOUT;
+	if (current->exit_code & 0x7f)
+		return 0;
+	return msecs_to_jiffies(SGPU_EXIT_FLUSH_MS);
+}
+
+/* Wait for the VM's jobs for up to @timeout; false if some are left. */
+static bool sgpu_vm_wait_idle(struct sgpu_vm *vm, long timeout)
+{
+	if (!timeout)
+		return !atomic_read(&vm->sched_jobs);
+	if (timeout == MAX_SCHEDULE_TIMEOUT)
+		return !wait_event_killable(vm->idle_wq,
+					    !atomic_read(&vm->sched_jobs));
+	return wait_event_timeout(vm->idle_wq, !atomic_read(&vm->sched_jobs),
+				  timeout);
+}
+
 /**
  * sgpu_vm_close() - destroy a VM on behalf of its file
  * @vm: the VM; the caller's (the file's) reference is dropped
  *
- * Lets queued jobs run (or kills them when the process is being killed),
- * waits for every job, removes every mapping and drops the reference.  The
- * VM is freed when userptr BOs of it and other references are gone.  Never
- * fails and does not allocate: it runs when an OOM-killed task exits.
+ * Lets the VM's queued and running jobs finish, then removes every mapping
+ * and drops the reference.  How long the jobs get depends on who closes
+ * (sgpu_vm_close_timeout()): a process that exits normally keeps its jobs
+ * for up to %SGPU_EXIT_FLUSH_MS, a killed one loses them at once, VM_DESTROY
+ * waits until they are done or a fatal signal arrives.  Jobs left then are
+ * cancelled: a running one stops at its next command, queued ones never run
+ * (-ECANCELED); a cancelled job still waits for its in-fences before it is
+ * freed, as drm_sched's killed jobs do.  The VM is freed when userptr BOs of
+ * it and other references are gone.  Never fails and does not allocate: it
+ * runs when an OOM-killed task exits.
  *
  * Context: Process context, no sgpu lock held.
  */
 void sgpu_vm_close(struct sgpu_vm *vm)
 {
-	struct sgpu_device *sdev = vm->sdev;
-
 	down_write(&vm->lock);
 	vm->closed = true;
 	up_write(&vm->lock);
 
-	drm_sched_entity_destroy(&vm->entity);
+	if (!sgpu_vm_wait_idle(vm, sgpu_vm_close_timeout()))
+		WRITE_ONCE(vm->cancel, true);
+	/* Kills what is still queued; the scheduler forgets the entity. */
+	drm_sched_entity_fini(&vm->entity);
+	/* Every job dropped the count with its VM reference still held. */
 	wait_event(vm->idle_wq, !atomic_read(&vm->sched_jobs));
-	if (vm->fault_wq) {
-		drain_workqueue(vm->fault_wq);
-		destroy_workqueue(vm->fault_wq);
-		vm->fault_wq = NULL;
-	}
-	drm_sched_fini(&vm->sched);
 	/* The engine is idle on this VM: no PTE may outlive its memory. */
 	sgpu_pt_zap(vm, SGPU_VA_START, SGPU_VA_END - SGPU_VA_START);
-	/* Mappings removed by finished binds, held by their jobs. */
-	flush_workqueue(sdev->cleanup_wq);
 
 	sgpu_vm_unmap_all(vm);
 	sgpu_vm_put(vm);

@@ -61,6 +61,14 @@ extern "C" {
 /* Largest userptr BO (16 GiB); USERPTR_CREATE gives -E2BIG above. */
 #define SGPU_MAX_USERPTR_SIZE		(1ULL << 34)
 #define SGPU_JOB_HISTORY		256
+/* VMs a file may hold at a time; VM_CREATE beyond: -ENOSPC. */
+#define SGPU_MAX_VMS_PER_FILE		256
+/*
+ * A process that exits (not killed by a signal) with jobs still queued
+ * waits this long for them at the close of its file; what is left then is
+ * cancelled (-ECANCELED).
+ */
+#define SGPU_EXIT_FLUSH_MS		10000
 
 /* ioctl numbers, relative to DRM_COMMAND_BASE. */
 #define DRM_SGPU_VM_CREATE		0x00
