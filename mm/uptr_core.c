@@ -1063,22 +1063,25 @@ EXPORT_SYMBOL_GPL(uptr_range_valid);
  * O(1) for a fully valid range, a scan of the span's entries otherwise.
  *
  * Context: Domain lock held.
- * Return: the number of pages of the span (clamped to the range) that have a
- * valid entry.
+ * Return: the number of pages of the span that lie inside the range and
+ * have a valid entry; 0 for a span that does not meet the range.
  */
 unsigned long uptr_range_count_valid(struct uptr_range *range,
 				     unsigned long start, unsigned long length)
 {
-	unsigned long first, end, n = 0;
+	unsigned long first, end, last, n = 0;
 
 	lockdep_assert_held(&range->domain->lock);
 
-	if (start >= range->end || !length)
-		return 0;
+	/* Clamp both ends of the span: it may start below the range. */
+	if (check_add_overflow(start, length, &last))
+		last = ULONG_MAX;
 	start = max(start, range->start);
-	length = min(length, range->end - start);
+	last = min(last, range->end);
+	if (start >= last)
+		return 0;
 	first = uptr_index(range, start);
-	end = uptr_index(range, ALIGN(start + length, PAGE_SIZE));
+	end = uptr_index(range, ALIGN(last, PAGE_SIZE));
 	/* Fully valid: no scan, so that revalidation stays O(1) for callers. */
 	if (range->nvalid == range->npages)
 		return end - first;

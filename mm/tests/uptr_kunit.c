@@ -1201,6 +1201,68 @@ static void uptr_kunit_no_device(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
 }
 
+/*
+ * Item 3 of issue 10: uptr_range_count_valid() clamped the start of a span
+ * that began below the range but not its length, so a span entirely below
+ * the range counted pages, and one straddling the start counted too many.
+ * Spans below, straddling the start, inside, straddling the end, above and
+ * covering the range, on a fully valid range (the O(1) path) and on one
+ * with holes (the scan).
+ */
+static void uptr_kunit_i10_count_valid_spans(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	unsigned long a = priv->addr, end = a + UPTR_KUNIT_SIZE;
+
+	uptr_kunit_fill(test, a, UPTR_KUNIT_SIZE, 0x24240000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, a, UPTR_KUNIT_SIZE,
+						  0), 0);
+
+	/* Fully valid. */
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
+					       2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
+					       4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 2 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 3);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + 3 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 5);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end - 2 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE,
+					       UPTR_KUNIT_SIZE + 2 * PAGE_SIZE),
+			n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE, ULONG_MAX),
+			n);
+
+	/* Pages 0, 1 and n-1 dropped: the scan. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, a, 2 * PAGE_SIZE));
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, end - PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
+					       3 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 2 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + 3 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 5);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end - 3 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE,
+					       UPTR_KUNIT_SIZE + 2 * PAGE_SIZE),
+			n - 3);
+}
+
+/*
+ * Item 4 of issue 10: a range above UPTR_RANGE_MAX_SIZE is refused with
+ * -E2BIG before anything is allocated for it (a 1 TiB range made
+ * kvcalloc() WARN in __kvmalloc_node_noprof), and a range of exactly the
+ * maximum is accepted.
+ */
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -1227,6 +1289,8 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_exit_with_range,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_no_device,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_i10_count_valid_spans,
 			 uptr_kunit_backend_gen_params),
 	{}
 };
