@@ -189,7 +189,7 @@ static void uptr_pin_unspan(struct uptr_range *range, struct page **pages,
  * uptr_pin_populate() - pin and install the invalid pages of a span
  * @range: a PIN range
  * @start: first address
- * @end: end address
+ * @end: end address, at most %UPTR_POPULATE_CHUNK after @start
  * @flags: UPTR_POPULATE_* flags
  *
  * Each GUP call is charged to pinned_vm before it is made, for the pages it

@@ -1412,6 +1412,35 @@ static void uptr_kunit_i10_count_valid_spans(struct kunit *test)
  * kvcalloc() WARN in __kvmalloc_node_noprof), and a range of exactly the
  * maximum is accepted.
  */
+static int uptr_kunit_try_init(struct kunit *test, unsigned long start,
+			       unsigned long length)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	int err;
+
+	err = uptr_range_init(&priv->range, &priv->domain, current->mm, start,
+			      length, priv->backend, 0, &uptr_kunit_ops);
+	/* Accepted where it should not be: do not leave it registered. */
+	if (!err)
+		uptr_range_fini(&priv->range);
+	return err;
+}
+
+static void uptr_kunit_i10_range_max_size(struct kunit *test)
+{
+	/* A low user address: registering needs no mapping. */
+	const unsigned long start = SZ_1G;
+
+	KUNIT_EXPECT_EQ(test, uptr_kunit_try_init(test, start, 1UL << 40),
+			-E2BIG);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_try_init(test, start,
+						  UPTR_RANGE_MAX_SIZE +
+						  PAGE_SIZE), -E2BIG);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_try_init(test, start,
+						  -start - PAGE_SIZE), -E2BIG);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_try_init(test, start, PAGE_SIZE), 0);
+}
+
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -1442,6 +1471,8 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_i10_memlock_race,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_i10_count_valid_spans,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_i10_range_max_size,
 			 uptr_kunit_backend_gen_params),
 	{}
 };
