@@ -844,9 +844,9 @@ static int uptr_revoke_read_only(struct uptr_range *range, unsigned long start,
 
 /*
  * The retry loop of the contract for one chunk: collect, map, commit; start
- * over when the commit lost against an invalidation, for at most
- * UPTR_RETRY_TIMEOUT_MS after the first attempt, and stop on a pending
- * signal.  mmap_lock is only held inside the
+ * over when the commit lost against an invalidation (or a PIN lost a
+ * migration race), for at most UPTR_RETRY_TIMEOUT_MS after the first
+ * attempt, and stop on a pending signal.  mmap_lock is only held inside the
  * backends, never across a retry.
  */
 static int uptr_populate_chunk(struct uptr_range *range, unsigned long start,
@@ -854,11 +854,13 @@ static int uptr_populate_chunk(struct uptr_range *range, unsigned long start,
 			       unsigned long fault_end, unsigned int flags)
 {
 	unsigned long timeout = 0;
-	int err;
+	int err, retry_err;
 
 	for (;;) {
+		retry_err = -EBUSY;
 		if (range->backend == UPTR_BACKEND_PIN)
-			err = uptr_pin_populate(range, start, end, flags);
+			err = uptr_pin_populate(range, start, end, flags,
+						&retry_err);
 		else
 			err = uptr_fault_populate(range, start, end,
 						  fault_start, fault_end,
@@ -877,7 +879,7 @@ static int uptr_populate_chunk(struct uptr_range *range, unsigned long start,
 			timeout = jiffies +
 				  msecs_to_jiffies(UPTR_RETRY_TIMEOUT_MS) ?: 1;
 		else if (time_after(jiffies, timeout))
-			return -EBUSY;
+			return retry_err;
 		cond_resched();
 	}
 }
@@ -981,7 +983,8 @@ out_unlock:
  * on error nothing new of the chunk that failed stays pinned or mapped,
  * while chunks committed before it stay valid, like any populated entry,
  * until an invalidation or uptr_range_fini() drops them.  A chunk gives up
- * with -EBUSY after lost races for %UPTR_RETRY_TIMEOUT_MS.
+ * after lost races for %UPTR_RETRY_TIMEOUT_MS: -EBUSY, or for PIN -ENOMEM
+ * when GUP kept failing with -ENOMEM.
  */
 int uptr_range_populate(struct uptr_range *range, unsigned long start,
 			unsigned long length, unsigned int flags)

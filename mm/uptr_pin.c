@@ -144,7 +144,8 @@ static u8 uptr_pin_order(struct page *page)
  * the charge always equals the pins held.  A partial pin goes on from the
  * first page not pinned, so that the errno is that of the page that failed.
  * Return: the number of pages pinned: all of them, or fewer with *@err set
- * to -ENOMEM over RLIMIT_MEMLOCK or another errno of GUP.
+ * to -ENOMEM over RLIMIT_MEMLOCK, -EAGAIN when GUP failed with -ENOMEM, or
+ * another errno of GUP.
  */
 static long uptr_pin_span(struct uptr_range *range, unsigned long addr,
 			  unsigned long n, struct page **pages, bool write,
@@ -163,6 +164,14 @@ static long uptr_pin_span(struct uptr_range *range, unsigned long addr,
 		uptr_pin_charge_undo(range, n - done - max(pinned, 0L));
 		if (pinned <= 0) {
 			*err = pinned ?: -EFAULT;
+			/*
+			 * Not the memlock limit (that is the charge above):
+			 * GUP's own -ENOMEM, which FOLL_LONGTERM also gives
+			 * when a page it migrates out of ZONE_MOVABLE is
+			 * freed under it.  Transient: retried.
+			 */
+			if (*err == -ENOMEM)
+				*err = -EAGAIN;
 			break;
 		}
 		atomic64_add(pinned, &uptr_pinned_total);
@@ -191,19 +200,27 @@ static void uptr_pin_unspan(struct uptr_range *range, struct page **pages,
  * @start: first address
  * @end: end address, at most %UPTR_POPULATE_CHUNK after @start
  * @flags: UPTR_POPULATE_* flags
+ * @retry_err: set with -EAGAIN: the errno to report when retries run out
  *
  * Each GUP call is charged to pinned_vm before it is made, for the pages it
  * is asked to pin, and what it did not pin is uncharged at once: the charge
  * never differs from the pins held by more than one call in progress, and
  * an invalidation that runs at any time cannot make it drift.
  *
+ * A long-term pin first migrates pages out of ZONE_MOVABLE and CMA; when a
+ * concurrent MADV_DONTNEED or munmap frees a page under that migration,
+ * 6.12's GUP fails with -ENOMEM although memory is not short.  That is
+ * returned as -EAGAIN, to be retried within the core's time bound, with
+ * *@retry_err set to -ENOMEM for when it persists.  Going over
+ * RLIMIT_MEMLOCK is -ENOMEM at once.
+ *
  * Context: Process context or worker, range populate_lock held, mm users
  * held.
- * Return: 0, -EAGAIN to retry after a racing invalidation, or an errno of
- * uptr_range_populate().
+ * Return: 0, -EAGAIN to retry after a racing invalidation or a lost
+ * migration, or an errno of uptr_range_populate().
  */
 int uptr_pin_populate(struct uptr_range *range, unsigned long start,
-		      unsigned long end, unsigned int flags)
+		      unsigned long end, unsigned int flags, int *retry_err)
 {
 	unsigned long first = uptr_index(range, start);
 	unsigned long last = uptr_index(range, end);
@@ -252,7 +269,7 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 		ro = !write;
 		pinned = uptr_pin_span(range, addr, run, &batch.pages[i],
 				       write, &err);
-		if (err && err != -ENOMEM && write &&
+		if (err && err != -ENOMEM && err != -EAGAIN && write &&
 		    !(flags & UPTR_POPULATE_WRITE)) {
 			/*
 			 * Memory mapped without write permission: a read
@@ -264,6 +281,11 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 			pinned = uptr_pin_span(range, addr, run,
 					       &batch.pages[i], false, &err);
 			ro = true;
+		}
+		if (err == -EAGAIN) {
+			/* -ENOMEM if GUP keeps failing until the deadline. */
+			*retry_err = -ENOMEM;
+			goto out_release;
 		}
 		if (err) {
 			unsigned long bad = addr + (pinned << PAGE_SHIFT);

@@ -1324,25 +1324,44 @@ TEST_F_TIMEOUT(uptr, race_dontneed, 120)
 	munmap(r.buf, size);
 }
 
-/* The issue-10 regression tests of the core. */
+/* The issue-10 regression tests of the core: items 2, 4 and 17. */
 
 struct scatter_arg {
 	char *buf;
 	unsigned long npages;
 	bool stop;
+	bool bursts;
 	unsigned long rounds;
 };
 
 /*
  * MADV_DONTNEED on scattered single pages of the buffer, round after
- * round, each page left to the populate to fault back in.
+ * round, each page left to the populate to fault back in.  With @bursts,
+ * for 100 ms, MADV_DONTNEED of the whole buffer and a CPU write to each
+ * page, over and over: the CPU faults pages in where the memory policy
+ * says (ZONE_MOVABLE), which a long-term pin must migrate first, while
+ * the next MADV_DONTNEED races that migration.  Then a 300 ms pause in
+ * which populates can win.
  */
 static void *scatter_zapper(void *p)
 {
 	struct scatter_arg *r = p;
 	unsigned long i = 0, j;
+	double until;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		if (r->bursts) {
+			until = now_sec() + 0.1;
+			while (now_sec() < until) {
+				madvise(r->buf, r->npages * page_size,
+					MADV_DONTNEED);
+				for (j = 0; j < r->npages; j++)
+					r->buf[j * page_size] = 1;
+				i++;
+			}
+			usleep(300000);
+			continue;
+		}
 		for (j = i % 3; j < r->npages; j += 3)
 			madvise(r->buf + j * page_size, page_size,
 				MADV_DONTNEED);
@@ -1522,6 +1541,147 @@ TEST_F_TIMEOUT(uptr, i10_max_range_size, 120)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Start PFN and span of each ZONE_MOVABLE, and the node with most free. */
+struct movable_zones {
+	unsigned long start[4], span[4];
+	unsigned int nr;
+	int best_node;
+};
+
+static void movable_zones(struct movable_zones *z)
+{
+	unsigned long v, most = 0;
+	bool movable = false;
+	char line[160];
+	int node = -1;
+	FILE *f;
+
+	memset(z, 0, sizeof(*z));
+	z->best_node = -1;
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d,", &node) == 1) {
+			movable = !!strstr(line, "zone  Movable");
+			continue;
+		}
+		if (!movable || z->nr >= 4)
+			continue;
+		if (sscanf(line, " pages free %lu", &v) == 1 && v > most) {
+			most = v;
+			z->best_node = node;
+		} else if (sscanf(line, " spanned %lu", &v) == 1) {
+			z->span[z->nr] = v;
+		} else if (sscanf(line, " start_pfn: %lu", &v) == 1) {
+			z->start[z->nr++] = v;
+		}
+	}
+	fclose(f);
+}
+
+/* Pages of [buf, buf + n pages) whose frame is in a ZONE_MOVABLE. */
+static long count_in_movable(const struct movable_zones *z, char *buf,
+			     unsigned long n)
+{
+	unsigned long i, j;
+	__u64 e, pfn;
+	long in = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(buf + i * page_size) / page_size *
+			  sizeof(e)) != sizeof(e))
+			break;
+		pfn = e & ((1ULL << 55) - 1);
+		if (!(e >> 63) || !pfn)
+			continue;
+		for (j = 0; j < z->nr; j++)
+			if (pfn >= z->start[j] && pfn < z->start[j] + z->span[j])
+				in++;
+	}
+	close(fd);
+	return in;
+}
+
+/*
+ * Issue 10 item 17, PIN populate fails with -ENOMEM when memory is not
+ * short: FOLL_LONGTERM migrates pages out of ZONE_MOVABLE first, and a
+ * MADV_DONTNEED racing that migration makes 6.12's GUP return -ENOMEM.
+ * Populates of memory allocated from ZONE_MOVABLE race MADV_DONTNEED from
+ * another thread for 8 s: each must return 0, -EFAULT or -EBUSY, never
+ * -ENOMEM.
+ */
+TEST_F_TIMEOUT(uptr, i10_movable_dontneed_no_enomem, 120)
+{
+	const unsigned long n = 32;
+	size_t size = n * page_size;
+	struct scatter_arg r = { .npages = n, .bursts = true };
+	unsigned long ok = 0, busy = 0, efault = 0, enomem = 0, other = 0;
+	unsigned long mask;
+	struct movable_zones z;
+	double deadline;
+	pthread_t th;
+	__u64 h = 0;
+	long in;
+	int err;
+
+	if (variant->backend != UPTR_TEST_BACKEND_PIN)
+		SKIP(return, "PIN only: FAULT migrates nothing");
+	movable_zones(&z);
+	if (z.best_node < 0 || !z.nr)
+		SKIP(return, "no ZONE_MOVABLE (boot with movablecore=)");
+	r.buf = map_anon(size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, r.buf);
+	/* Fall back to other nodes only when the Movable zone is full. */
+	mask = 1UL << z.best_node;
+	ASSERT_EQ(0, syscall(__NR_mbind, r.buf, size, MPOL_PREFERRED, &mask,
+			     sizeof(mask) * 8, 0));
+	fill(r.buf, size, 0x1717);
+	in = count_in_movable(&z, r.buf, n);
+	ASSERT_LT(0, in) TH_LOG("no page of the buffer in ZONE_MOVABLE");
+
+	ASSERT_EQ(0, uptr_create(self->fd, r.buf, size, variant->backend, 0,
+				 &h));
+	ASSERT_EQ(0, pthread_create(&th, NULL, scatter_zapper, &r));
+	deadline = now_sec() + 8;
+	while (now_sec() < deadline) {
+		err = uptr_populate(self->fd, h, r.buf, size,
+				    UPTR_TEST_POPULATE_WRITE);
+		if (!err)
+			ok++;
+		else if (err == -EBUSY)
+			busy++;
+		else if (err == -EFAULT)
+			efault++;
+		else if (err == -ENOMEM)
+			enomem++;
+		else
+			other++;
+	}
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	TH_LOG("%ld pages in ZONE_MOVABLE, %lu zap rounds", in, r.rounds);
+	TH_LOG("%lu populates, %lu -EBUSY, %lu -EFAULT, %lu -ENOMEM, %lu other",
+	       ok, busy, efault, enomem, other);
+	EXPECT_EQ(0, enomem);
+	EXPECT_EQ(0, other);
+	EXPECT_GT(ok, 0);
+
+	/* Quiet again: populates, and the device sees the CPU's data. */
+	fill(r.buf, size, 0x1718);
+	ASSERT_EQ(0, uptr_populate(self->fd, h, r.buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	EXPECT_EQ(n, uptr_valid(self->fd, h, r.buf, size));
+	EXPECT_EQ(0, count_in_movable(&z, r.buf, n));
+	EXPECT_EQ(0, uptr_destroy(self->fd, h));
+	munmap(r.buf, size);
 }
 
 /*
