@@ -31,7 +31,7 @@
  *	again:
  *		err = uptr_range_populate(range, start, len, flags);
  *		if (err)
- *			return err;		// nothing stays pinned or mapped
+ *			return err;		// see uptr_range_populate()
  *		uptr_domain_lock(domain);
  *		if (!uptr_range_valid(range, start, len)) {
  *			uptr_domain_unlock(domain);
