@@ -382,21 +382,29 @@ static const struct mmu_interval_notifier_ops uptr_mni_ops = {
  *
  * Nothing is pinned or mirrored yet; see uptr_range_populate().  For the
  * PIN backend the caller's RLIMIT_MEMLOCK (or its CAP_IPC_LOCK exemption)
- * is recorded here and applies to every later populate of the range.
+ * is recorded here and applies to every later populate of the range; a PIN
+ * range with more pages than that limit could never be pinned as a whole
+ * and is refused, before anything is allocated for it.
+ *
+ * The range's tables (8 bytes per page, 16 for PIN) are allocated here and
+ * charged to the caller's memory cgroup; @length is at most
+ * %UPTR_RANGE_MAX_SIZE.
  *
  * Context: Process context, may sleep; mmap_lock of @mm must not be held.
  * Return: 0 on success; -EINVAL for unknown flags or backend, missing ops,
  * a zero or unaligned @start or @length; -EOVERFLOW if @start + @length
- * wraps; -EFAULT if the range reaches beyond the user address space of
- * @mm; -EOPNOTSUPP for %UPTR_BACKEND_FAULT without CONFIG_HMM_MIRROR;
- * -ESRCH if @mm has no users left; -ENOMEM.
+ * wraps; -E2BIG if @length is above %UPTR_RANGE_MAX_SIZE; -EFAULT if the
+ * range reaches beyond the user address space of @mm; -EOPNOTSUPP for
+ * %UPTR_BACKEND_FAULT without CONFIG_HMM_MIRROR; -ESRCH if @mm has no users
+ * left; -ENOMEM, also for a PIN range of more pages than the caller's
+ * RLIMIT_MEMLOCK without CAP_IPC_LOCK.
  */
 int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
 		    struct mm_struct *mm, unsigned long start,
 		    unsigned long length, enum uptr_backend backend,
 		    unsigned int flags, const struct uptr_range_ops *ops)
 {
-	unsigned long end;
+	unsigned long end, memlock_limit = 0;
 	int err;
 
 	might_sleep();
@@ -408,10 +416,20 @@ int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
 		return -EINVAL;
 	if (check_add_overflow(start, length, &end))
 		return -EOVERFLOW;
+	/* Before anything is allocated: the tables grow with @length. */
+	if (length > UPTR_RANGE_MAX_SIZE)
+		return -E2BIG;
 	if (end > mm->task_size)
 		return -EFAULT;
 	if (backend == UPTR_BACKEND_FAULT && !IS_ENABLED(CONFIG_HMM_MIRROR))
 		return -EOPNOTSUPP;
+	if (backend == UPTR_BACKEND_PIN) {
+		memlock_limit = capable(CAP_IPC_LOCK) ? ULONG_MAX :
+				rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		/* A range that could never be pinned as a whole. */
+		if ((length >> PAGE_SHIFT) > memlock_limit)
+			return -ENOMEM;
+	}
 
 	memset(range, 0, sizeof(*range));
 	range->domain = domain;
@@ -439,9 +457,7 @@ int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
 			goto err_free_entries;
 		}
 	}
-	if (backend == UPTR_BACKEND_PIN)
-		range->memlock_limit = capable(CAP_IPC_LOCK) ? ULONG_MAX :
-				       rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	range->memlock_limit = memlock_limit;
 
 	mmgrab(mm);
 	if (!mmget_not_zero(mm)) {
@@ -501,16 +517,24 @@ void uptr_range_fini(struct uptr_range *range)
 }
 EXPORT_SYMBOL_GPL(uptr_range_fini);
 
+/*
+ * Arrays for @npages pages, at most a chunk (UPTR_POPULATE_CHUNK): small,
+ * but sized by the user, so charged to the caller's memory cgroup.
+ */
 int uptr_batch_alloc(struct uptr_batch *batch, unsigned long start,
 		     unsigned long npages)
 {
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT;
+
+	if (WARN_ON_ONCE(npages > UPTR_POPULATE_CHUNK >> PAGE_SHIFT))
+		return -E2BIG;
 	memset(batch, 0, sizeof(*batch));
 	batch->start = start;
 	batch->npages = npages;
-	batch->pages = kvcalloc(npages, sizeof(*batch->pages), GFP_KERNEL);
-	batch->order = kvcalloc(npages, sizeof(*batch->order), GFP_KERNEL);
-	batch->writable = bitmap_zalloc(npages, GFP_KERNEL);
-	batch->entries = kvcalloc(npages, sizeof(*batch->entries), GFP_KERNEL);
+	batch->pages = kvcalloc(npages, sizeof(*batch->pages), gfp);
+	batch->order = kvcalloc(npages, sizeof(*batch->order), gfp);
+	batch->writable = bitmap_zalloc(npages, gfp);
+	batch->entries = kvcalloc(npages, sizeof(*batch->entries), gfp);
 	if (!batch->pages || !batch->order || !batch->writable ||
 	    !batch->entries) {
 		uptr_batch_free(batch);
@@ -913,18 +937,64 @@ static int uptr_revoke_read_only(struct uptr_range *range, unsigned long start,
 }
 
 /*
- * The retry loop of the contract: collect, map, commit; start over when the
- * commit lost against an invalidation, for at most UPTR_RETRY_TIMEOUT_MS
- * after the first attempt,
- * and stop on a pending signal.  mmap_lock is only held inside the
+ * The retry loop of the contract for one chunk: collect, map, commit; start
+ * over when the commit lost against an invalidation (or a PIN lost a
+ * migration race), for at most UPTR_RETRY_TIMEOUT_MS after the first
+ * attempt, and stop on a pending signal.  mmap_lock is only held inside the
  * backends, never across a retry.
+ */
+static int uptr_populate_chunk(struct uptr_range *range, unsigned long start,
+			       unsigned long end, unsigned long fault_start,
+			       unsigned long fault_end, unsigned int flags)
+{
+	unsigned long timeout = 0;
+	int err, retry_err;
+
+	for (;;) {
+		retry_err = -EBUSY;
+		if (range->backend == UPTR_BACKEND_PIN)
+			err = uptr_pin_populate(range, start, end, flags,
+						&retry_err);
+		else
+			err = uptr_fault_populate(range, start, end,
+						  fault_start, fault_end,
+						  flags);
+		if (err != -EAGAIN)
+			return err;
+		uptr_stat_add(range->domain, UPTR_STAT_RETRIES, 1);
+		if (signal_pending(current))
+			return -ERESTARTSYS;
+		/*
+		 * The budget starts after the first attempt: a long-term pin
+		 * that migrates pages out of ZONE_MOVABLE invalidates its own
+		 * range once, however long that first attempt took.
+		 */
+		if (!timeout)
+			timeout = jiffies +
+				  msecs_to_jiffies(UPTR_RETRY_TIMEOUT_MS) ?: 1;
+		else if (time_after(jiffies, timeout))
+			return retry_err;
+		cond_resched();
+	}
+}
+
+/*
+ * Populate [start, end) in naturally aligned chunks of at most
+ * UPTR_POPULATE_CHUNK bytes, so that what a backend allocates per call
+ * stays small whatever the size of the span.  Each chunk follows the
+ * contract on its own (sequence read, collect, commit under the domain
+ * lock, bounded retries); the caller's uptr_range_valid() over the whole
+ * span catches an invalidation of a chunk committed earlier.  A fault part
+ * [fault_start, fault_end) narrower than the span (a FAULT window) lies in
+ * one chunk: a window is at most UPTR_POPULATE_CHUNK and aligned to its
+ * size.
  */
 static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 			       unsigned long end, unsigned long fault_start,
 			       unsigned long fault_end, unsigned int flags)
 {
-	unsigned long timeout = 0;
-	int err;
+	unsigned long cs, ce;
+	int err = 0;
 
 	lockdep_assert_not_held(&range->domain->lock);
 
@@ -941,7 +1011,6 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 	    (!(flags & UPTR_POPULATE_WRITE) ||
 	     READ_ONCE(range->nwrite) == range->npages)) {
 		uptr_stat_add(range->domain, UPTR_STAT_CACHE_HITS, 1);
-		err = 0;
 		goto out_unlock;
 	}
 
@@ -956,33 +1025,21 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 			goto out_mmput;
 	}
 
-	for (;;) {
-		if (range->backend == UPTR_BACKEND_PIN)
-			err = uptr_pin_populate(range, start, end, flags);
-		else
-			err = uptr_fault_populate(range, start, end,
-						  fault_start, fault_end,
-						  flags);
-		if (err != -EAGAIN)
+	for (cs = start; cs < end; cs = ce) {
+		ce = min(ALIGN_DOWN(cs, UPTR_POPULATE_CHUNK) +
+			 UPTR_POPULATE_CHUNK, end);
+		err = uptr_populate_chunk(range, cs, ce,
+					  clamp(fault_start, cs, ce),
+					  clamp(fault_end, cs, ce), flags);
+		if (err)
 			break;
-		uptr_stat_add(range->domain, UPTR_STAT_RETRIES, 1);
-		if (signal_pending(current)) {
-			err = -ERESTARTSYS;
-			break;
+		if (ce < end) {
+			if (signal_pending(current)) {
+				err = -ERESTARTSYS;
+				break;
+			}
+			cond_resched();
 		}
-		/*
-		 * The budget starts after the first attempt: a long-term pin
-		 * that migrates pages out of ZONE_MOVABLE invalidates its own
-		 * range once, however long that first attempt took.
-		 */
-		if (!timeout) {
-			timeout = jiffies +
-				  msecs_to_jiffies(UPTR_RETRY_TIMEOUT_MS) ?: 1;
-		} else if (time_after(jiffies, timeout)) {
-			err = -EBUSY;
-			break;
-		}
-		cond_resched();
 	}
 
 out_mmput:
@@ -1016,7 +1073,12 @@ out_unlock:
  * VM_IO/VM_PFNMAP memory and (PIN) writable file mappings that need dirty
  * tracking; -ENOMEM, also (PIN) over RLIMIT_MEMLOCK; -ESRCH when the process
  * exited; -ERESTARTSYS on a signal; -EBUSY when invalidations kept racing.
- * On error nothing new stays pinned or mapped.
+ * The span is worked on in aligned chunks of %UPTR_POPULATE_CHUNK bytes;
+ * on error nothing new of the chunk that failed stays pinned or mapped,
+ * while chunks committed before it stay valid, like any populated entry,
+ * until an invalidation or uptr_range_fini() drops them.  A chunk gives up
+ * after lost races for %UPTR_RETRY_TIMEOUT_MS: -EBUSY, or for PIN -ENOMEM
+ * when GUP kept failing with -ENOMEM.
  */
 int uptr_range_populate(struct uptr_range *range, unsigned long start,
 			unsigned long length, unsigned int flags)
@@ -1158,22 +1220,25 @@ EXPORT_SYMBOL_GPL(uptr_range_valid);
  * O(1) for a fully valid range, a scan of the span's entries otherwise.
  *
  * Context: Domain lock held.
- * Return: the number of pages of the span (clamped to the range) that have a
- * valid entry.
+ * Return: the number of pages of the span that lie inside the range and
+ * have a valid entry; 0 for a span that does not meet the range.
  */
 unsigned long uptr_range_count_valid(struct uptr_range *range,
 				     unsigned long start, unsigned long length)
 {
-	unsigned long first, end, n = 0;
+	unsigned long first, end, last, n = 0;
 
 	lockdep_assert_held(&range->domain->lock);
 
-	if (start >= range->end || !length)
-		return 0;
+	/* Clamp both ends of the span: it may start below the range. */
+	if (check_add_overflow(start, length, &last))
+		last = ULONG_MAX;
 	start = max(start, range->start);
-	length = min(length, range->end - start);
+	last = min(last, range->end);
+	if (start >= last)
+		return 0;
 	first = uptr_index(range, start);
-	end = uptr_index(range, ALIGN(start + length, PAGE_SIZE));
+	end = uptr_index(range, ALIGN(last, PAGE_SIZE));
 	/* Fully valid: no scan, so that revalidation stays O(1) for callers. */
 	if (range->nvalid == range->npages)
 		return end - first;

@@ -162,7 +162,7 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 	int err;
 
 	npages = (end - start) >> PAGE_SHIFT;
-	pfns = kvcalloc(npages, sizeof(*pfns), GFP_KERNEL);
+	pfns = kvcalloc(npages, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
 	if (!pfns)
 		return -ENOMEM;
 

@@ -70,7 +70,7 @@ int uptr_classify_error(struct uptr_range *range, unsigned long start,
 
 /* Backend PIN (uptr_pin.c). */
 int uptr_pin_populate(struct uptr_range *range, unsigned long start,
-		      unsigned long end, unsigned int flags);
+		      unsigned long end, unsigned int flags, int *retry_err);
 void uptr_pin_release(struct uptr_range *range, unsigned long first,
 		      unsigned long count);
 void uptr_pin_release_batch(struct uptr_range *range,

@@ -138,26 +138,95 @@ static u8 uptr_pin_order(struct page *page)
 	return order;
 }
 
+/*
+ * Pin @n pages at @addr into @pages, for writing if @write, charging each
+ * GUP call before it is made and uncharging what it did not pin, so that
+ * the charge always equals the pins held.  A partial pin goes on from the
+ * first page not pinned, so that the errno is that of the page that failed.
+ * Return: the number of pages pinned: all of them, or fewer with *@err set
+ * to -ENOMEM over RLIMIT_MEMLOCK, -EAGAIN when GUP failed with -ENOMEM, or
+ * another errno of GUP.
+ */
+static long uptr_pin_span(struct uptr_range *range, unsigned long addr,
+			  unsigned long n, struct page **pages, bool write,
+			  int *err)
+{
+	unsigned long done = 0;
+	long pinned;
+
+	*err = 0;
+	while (done < n) {
+		*err = uptr_pin_charge(range, n - done);
+		if (*err)
+			break;
+		pinned = uptr_pin_run(range, addr + (done << PAGE_SHIFT),
+				      n - done, &pages[done], write);
+		uptr_pin_charge_undo(range, n - done - max(pinned, 0L));
+		if (pinned <= 0) {
+			*err = pinned ?: -EFAULT;
+			/*
+			 * Not the memlock limit (that is the charge above):
+			 * GUP's own -ENOMEM, which FOLL_LONGTERM also gives
+			 * when a page it migrates out of ZONE_MOVABLE is
+			 * freed under it.  Transient: retried.
+			 */
+			if (*err == -ENOMEM)
+				*err = -EAGAIN;
+			break;
+		}
+		atomic64_add(pinned, &uptr_pinned_total);
+		uptr_stat_add(range->domain, UPTR_STAT_PINNED, pinned);
+		done += pinned;
+	}
+	return done;
+}
+
+/* Unpin @n pages of a span, as uptr_pin_span() pinned them. */
+static void uptr_pin_unspan(struct uptr_range *range, struct page **pages,
+			    unsigned long n)
+{
+	if (!n)
+		return;
+	unpin_user_pages(pages, n);
+	memset(pages, 0, n * sizeof(*pages));
+	uptr_pin_charge_undo(range, n);
+	atomic64_sub(n, &uptr_pinned_total);
+	uptr_stat_add(range->domain, UPTR_STAT_PINNED, -(long)n);
+}
+
 /**
  * uptr_pin_populate() - pin and install the invalid pages of a span
  * @range: a PIN range
  * @start: first address
- * @end: end address
+ * @end: end address, at most %UPTR_POPULATE_CHUNK after @start
  * @flags: UPTR_POPULATE_* flags
+ * @retry_err: set with -EAGAIN: the errno to report when retries run out
+ *
+ * Each GUP call is charged to pinned_vm before it is made, for the pages it
+ * is asked to pin, and what it did not pin is uncharged at once: the charge
+ * never differs from the pins held by more than one call in progress, and
+ * an invalidation that runs at any time cannot make it drift.
+ *
+ * A long-term pin first migrates pages out of ZONE_MOVABLE and CMA; when a
+ * concurrent MADV_DONTNEED or munmap frees a page under that migration,
+ * 6.12's GUP fails with -ENOMEM although memory is not short.  That is
+ * returned as -EAGAIN, to be retried within the core's time bound, with
+ * *@retry_err set to -ENOMEM for when it persists.  Going over
+ * RLIMIT_MEMLOCK is -ENOMEM at once.
  *
  * Context: Process context or worker, range populate_lock held, mm users
  * held.
- * Return: 0, -EAGAIN to retry after a racing invalidation, or an errno of
- * uptr_range_populate().
+ * Return: 0, -EAGAIN to retry after a racing invalidation or a lost
+ * migration, or an errno of uptr_range_populate().
  */
 int uptr_pin_populate(struct uptr_range *range, unsigned long start,
-		      unsigned long end, unsigned int flags)
+		      unsigned long end, unsigned int flags, int *retry_err)
 {
 	unsigned long first = uptr_index(range, start);
 	unsigned long last = uptr_index(range, end);
 	bool write = !(range->flags & UPTR_RANGE_READ_ONLY);
 	struct uptr_batch batch;
-	unsigned long i, run, todo = 0, npinned = 0;
+	unsigned long i, run;
 	long pinned;
 	bool ro;
 	int err;
@@ -173,9 +242,6 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 		uptr_stat_add(range->domain, UPTR_STAT_CACHE_HITS, 1);
 		return 0;
 	}
-	for (i = first; i < last; i++)
-		if (!(READ_ONCE(range->entries[i]) & UPTR_ENTRY_VALID))
-			todo++;
 
 	err = uptr_batch_alloc(&batch, range->start + (first << PAGE_SHIFT),
 			       last - first);
@@ -183,11 +249,11 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 		return err;
 	batch.seq = mmu_interval_read_begin(&range->notifier);
 
-	err = uptr_pin_charge(range, todo);
-	if (err)
-		goto out_free_batch;
-
-	/* One GUP call per run of invalid entries. */
+	/*
+	 * One GUP call per run of invalid entries, each run read after the
+	 * sequence: a run that an invalidation extends after this point is
+	 * caught by the commit's sequence check.
+	 */
 	for (i = 0; i < batch.npages; i += run) {
 		unsigned long addr = batch.start + (i << PAGE_SHIFT);
 
@@ -201,35 +267,31 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 				break;
 
 		ro = !write;
-		pinned = uptr_pin_run(range, addr, run, &batch.pages[i], write);
-		if (pinned != run && write && !(flags & UPTR_POPULATE_WRITE)) {
+		pinned = uptr_pin_span(range, addr, run, &batch.pages[i],
+				       write, &err);
+		if (err && err != -ENOMEM && err != -EAGAIN && write &&
+		    !(flags & UPTR_POPULATE_WRITE)) {
 			/*
 			 * Memory mapped without write permission: a read
 			 * populate pins it for reading, as FAULT mirrors it
 			 * read-only.  A later write populate revokes and
 			 * re-pins it for writing, or fails.
 			 */
-			if (pinned > 0)
-				unpin_user_pages(&batch.pages[i], pinned);
-			memset(&batch.pages[i], 0, run * sizeof(*batch.pages));
-			pinned = uptr_pin_run(range, addr, run, &batch.pages[i],
-					      false);
+			uptr_pin_unspan(range, &batch.pages[i], pinned);
+			pinned = uptr_pin_span(range, addr, run,
+					       &batch.pages[i], false, &err);
 			ro = true;
 		}
-		if (pinned > 0) {
-			npinned += pinned;
-			atomic64_add(pinned, &uptr_pinned_total);
-			uptr_stat_add(range->domain, UPTR_STAT_PINNED, pinned);
+		if (err == -EAGAIN) {
+			/* -ENOMEM if GUP keeps failing until the deadline. */
+			*retry_err = -ENOMEM;
+			goto out_release;
 		}
-		if (pinned != run) {
-			unsigned long bad = addr +
-					    (max(pinned, 0L) << PAGE_SHIFT);
+		if (err) {
+			unsigned long bad = addr + (pinned << PAGE_SHIFT);
 
 			err = uptr_classify_error(range, bad, bad + PAGE_SIZE,
-						  !ro, pinned < 0 ? pinned :
-								    -EFAULT);
-			/* Pins held are uncharged as they are released. */
-			uptr_pin_charge_undo(range, todo - npinned);
+						  !ro, err);
 			goto out_release;
 		}
 		if (!ro)
@@ -253,8 +315,8 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 	return 0;
 
 out_release:
+	/* Pins held are uncharged as they are released. */
 	uptr_pin_release_batch(range, &batch);
-out_free_batch:
 	uptr_batch_free(&batch);
 	return err;
 }

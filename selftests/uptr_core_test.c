@@ -830,9 +830,10 @@ static int drop_ipc_lock(void)
 }
 
 /*
- * RLIMIT_MEMLOCK without CAP_IPC_LOCK: PIN populates beyond the limit fail
- * with -ENOMEM and charge nothing; FAULT pins nothing and is not limited.
- * In a child, so that the capability stays with the test process.
+ * RLIMIT_MEMLOCK without CAP_IPC_LOCK: a PIN range of more pages than the
+ * limit is refused at creation, PIN populates beyond the limit fail with
+ * -ENOMEM and charge nothing; FAULT pins nothing and is not limited.  In a
+ * child, so that the capability stays with the test process.
  */
 TEST_F(uptr, rlimit_memlock)
 {
@@ -862,25 +863,36 @@ TEST_F(uptr, rlimit_memlock)
 		/* The limit is taken when the range is created. */
 		fd = uptr_open();
 		CHILD_CHECK(fd >= 0);
-		CHILD_CHECK(uptr_create(fd, buf, size, variant->backend, 0,
-					&h) == 0);
-
 		if (pin) {
-			CHILD_CHECK(uptr_populate(fd, h, buf, size, 0) ==
-				    -ENOMEM);
-			CHILD_CHECK(uptr_valid(fd, h, buf, size) == 0);
-			CHILD_CHECK(vmpin_kb() == vmpin);
-			CHILD_CHECK(uptr_pinned_total() == total);
+			__u64 h2 = 0;
+
+			/* Could never be pinned as a whole: refused. */
+			CHILD_CHECK(uptr_create(fd, buf, size, variant->backend,
+						0, &h) == -ENOMEM);
+			CHILD_CHECK(uptr_create(fd, buf, limit * page_size,
+						variant->backend, 0, &h) == 0);
+			CHILD_CHECK(uptr_create(fd, pg(buf, limit),
+						(n - limit) * page_size,
+						variant->backend, 0, &h2) == 0);
 			/* Up to the limit is fine; one page more is not. */
 			CHILD_CHECK(uptr_populate(fd, h, buf,
 						  limit * page_size, 0) == 0);
 			CHILD_CHECK(vmpin_kb() == vmpin + (long)limit * kb);
-			CHILD_CHECK(uptr_populate(fd, h, pg(buf, limit),
+			CHILD_CHECK(uptr_populate(fd, h2, pg(buf, limit),
+						  (n - limit) * page_size, 0) ==
+				    -ENOMEM);
+			CHILD_CHECK(uptr_populate(fd, h2, pg(buf, limit),
 						  page_size, 0) == -ENOMEM);
+			CHILD_CHECK(uptr_valid(fd, h2, pg(buf, limit),
+					       (n - limit) * page_size) == 0);
 			CHILD_CHECK(vmpin_kb() == vmpin + (long)limit * kb);
-			CHILD_CHECK(uptr_valid(fd, h, buf, size) ==
+			CHILD_CHECK(uptr_pinned_total() == total + (long)limit);
+			CHILD_CHECK(uptr_valid(fd, h, buf, limit * page_size) ==
 				    (long)limit);
+			CHILD_CHECK(uptr_destroy(fd, h2) == 0);
 		} else {
+			CHILD_CHECK(uptr_create(fd, buf, size, variant->backend,
+						0, &h) == 0);
 			CHILD_CHECK(uptr_populate(fd, h, buf, size,
 						  UPTR_TEST_POPULATE_WRITE) ==
 				    0);
@@ -1431,6 +1443,416 @@ TEST_F(uptr, dirty_device_write_shmem)
 	close(mfd);
 	if (!dropped && !lost)
 		SKIP(return, "MADV_PAGEOUT dropped no clean shmem page");
+/* The issue-10 regression tests of the core: items 2, 4 and 17. */
+
+struct scatter_arg {
+	char *buf;
+	unsigned long npages;
+	bool stop;
+	bool bursts;
+	unsigned long rounds;
+};
+
+/*
+ * MADV_DONTNEED on scattered single pages of the buffer, round after
+ * round, each page left to the populate to fault back in.  With @bursts,
+ * for 100 ms, MADV_DONTNEED of the whole buffer and a CPU write to each
+ * page, over and over: the CPU faults pages in where the memory policy
+ * says (ZONE_MOVABLE), which a long-term pin must migrate first, while
+ * the next MADV_DONTNEED races that migration.  Then a 300 ms pause in
+ * which populates can win.
+ */
+static void *scatter_zapper(void *p)
+{
+	struct scatter_arg *r = p;
+	unsigned long i = 0, j;
+	double until;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		if (r->bursts) {
+			until = now_sec() + 0.1;
+			while (now_sec() < until) {
+				madvise(r->buf, r->npages * page_size,
+					MADV_DONTNEED);
+				for (j = 0; j < r->npages; j++)
+					r->buf[j * page_size] = 1;
+				i++;
+			}
+			usleep(300000);
+			continue;
+		}
+		for (j = i % 3; j < r->npages; j += 3)
+			madvise(r->buf + j * page_size, page_size,
+				MADV_DONTNEED);
+		i++;
+	}
+	r->rounds = i;
+	return NULL;
+}
+
+/*
+ * Issue 10 item 2, PIN memlock accounting race (RLIMIT_MEMLOCK bypass):
+ * populates raced with MADV_DONTNEED on scattered pages for 10 s, without
+ * CAP_IPC_LOCK and with a 16-page RLIMIT_MEMLOCK.  VmPin must never go
+ * above the limit or below zero, must be back at zero when the range is
+ * gone, and the limit must still hold: 16 pages pin, the 17th does not.
+ * Before the fix, VmPin drifted (to -4 kB after ~40 s, issue 10) and 17
+ * pages were pinned under the 16-page limit.  The KUnit case
+ * uptr_kunit_i10_memlock_race forces the interleaving deterministically.
+ */
+TEST_F_TIMEOUT(uptr, i10_memlock_race_dontneed, 120)
+{
+	const unsigned long limit = 16;
+	int status;
+	pid_t pid;
+
+	if (variant->backend != UPTR_TEST_BACKEND_PIN)
+		SKIP(return, "PIN only: FAULT charges nothing");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {
+			.rlim_cur = limit * page_size,
+			.rlim_max = limit * page_size,
+		};
+		size_t size = limit * page_size;
+		struct scatter_arg r = { .npages = limit };
+		long kb = page_size / 1024, vmpin = vmpin_kb(), v;
+		unsigned long ok = 0, busy = 0, bad = 0, over = 0;
+		double deadline;
+		pthread_t th;
+		__u64 h = 0, h1 = 0;
+		char *one;
+		int fd, err;
+
+		r.buf = map_anon(size, PROT_READ | PROT_WRITE);
+		one = map_anon(page_size, PROT_READ | PROT_WRITE);
+		CHILD_CHECK(r.buf && one);
+		fill(r.buf, size, 0x5150);
+		CHILD_CHECK(drop_ipc_lock() == 0);
+		CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+		fd = uptr_open();
+		CHILD_CHECK(fd >= 0);
+		CHILD_CHECK(uptr_create(fd, r.buf, size, variant->backend, 0,
+					&h) == 0);
+		CHILD_CHECK(pthread_create(&th, NULL, scatter_zapper, &r) == 0);
+		deadline = now_sec() + 10;
+		while (now_sec() < deadline) {
+			err = uptr_populate(fd, h, r.buf, size,
+					    UPTR_TEST_POPULATE_WRITE);
+			if (!err)
+				ok++;
+			else if (err == -EBUSY)
+				busy++;
+			else
+				bad++;
+			v = vmpin_kb();
+			if (v < vmpin || v > vmpin + (long)limit * kb)
+				over++;
+		}
+		__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+		CHILD_CHECK(pthread_join(th, NULL) == 0);
+		fprintf(stderr, "# %lu populates, %lu -EBUSY, %lu failed, ",
+			ok, busy, bad);
+		fprintf(stderr, "%lu zap rounds, VmPin %ld kB\n", r.rounds,
+			vmpin_kb());
+		CHILD_CHECK(ok > 0);
+		CHILD_CHECK(bad == 0);
+		CHILD_CHECK(over == 0);
+
+		CHILD_CHECK(uptr_destroy(fd, h) == 0);
+		CHILD_CHECK(vmpin_kb() == vmpin);
+		/* The limit still holds: 16 pages pin, one more does not. */
+		CHILD_CHECK(uptr_create(fd, r.buf, size, variant->backend, 0,
+					&h) == 0);
+		CHILD_CHECK(uptr_create(fd, one, page_size, variant->backend,
+					0, &h1) == 0);
+		CHILD_CHECK(uptr_populate(fd, h, r.buf, size, 0) == 0);
+		CHILD_CHECK(vmpin_kb() == vmpin + (long)limit * kb);
+		CHILD_CHECK(uptr_populate(fd, h1, one, page_size, 0) ==
+			    -ENOMEM);
+		CHILD_CHECK(vmpin_kb() == vmpin + (long)limit * kb);
+		CHILD_CHECK(uptr_destroy(fd, h) == 0);
+		CHILD_CHECK(uptr_populate(fd, h1, one, page_size, 0) == 0);
+		close(fd);
+		CHILD_CHECK(vmpin_kb() == vmpin);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/*
+ * Issue 10 item 4, unbounded allocations sized by the user: a range above
+ * UPTR_RANGE_MAX_SIZE (16 GiB) is refused with -E2BIG (a 1 TiB range gave
+ * "WARNING ... mm/util.c __kvmalloc_node_noprof"); the largest allowed,
+ * read-only over a MAP_NORESERVE PROT_READ mapping, works; a PIN range
+ * bigger than RLIMIT_MEMLOCK is refused at creation with -ENOMEM.
+ */
+TEST_F_TIMEOUT(uptr, i10_max_range_size, 120)
+{
+	const size_t max = 16UL << 30;
+	struct uptr_test_cmd c;
+	int status;
+	__u64 h = 0;
+	char *buf;
+	pid_t pid;
+
+	EXPECT_EQ(-E2BIG, uptr_create(self->fd, (void *)(1UL << 32),
+				      1UL << 40, variant->backend,
+				      UPTR_TEST_RANGE_READ_ONLY, &h));
+	EXPECT_EQ(-E2BIG, uptr_create(self->fd, (void *)(1UL << 32),
+				      max + page_size, variant->backend,
+				      UPTR_TEST_RANGE_READ_ONLY, &h));
+
+	buf = mmap(NULL, max, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+		   MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, max, variant->backend,
+				 UPTR_TEST_RANGE_READ_ONLY, &h));
+	ASSERT_EQ(0, uptr_cmd(self->fd, UPTR_TEST_POPULATE, h, buf,
+			      4 * page_size, 0, NULL, &c));
+	EXPECT_EQ(4, c.npages);
+	ASSERT_EQ(0, uptr_cmd(self->fd, UPTR_TEST_POPULATE, h,
+			      buf + max - 4 * page_size, 4 * page_size, 0,
+			      NULL, &c));
+	EXPECT_EQ(4, c.npages);
+	EXPECT_EQ(4, uptr_valid(self->fd, h, buf, 8 * page_size));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, 8),
+		  uptr_pinned_total());
+	EXPECT_EQ(0, uptr_destroy(self->fd, h));
+	EXPECT_EQ(0, munmap(buf, max));
+
+	if (variant->backend != UPTR_TEST_BACKEND_PIN)
+		return;
+	/* PIN beyond RLIMIT_MEMLOCK: refused before its tables exist. */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = {
+			.rlim_cur = 4 * page_size,
+			.rlim_max = 4 * page_size,
+		};
+		char *p = map_anon(8 * page_size, PROT_READ | PROT_WRITE);
+		int fd;
+
+		CHILD_CHECK(p);
+		CHILD_CHECK(drop_ipc_lock() == 0);
+		CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+		fd = uptr_open();
+		CHILD_CHECK(fd >= 0);
+		CHILD_CHECK(uptr_create(fd, (void *)(1UL << 32), max,
+					UPTR_TEST_BACKEND_PIN,
+					UPTR_TEST_RANGE_READ_ONLY, &h) ==
+			    -ENOMEM);
+		CHILD_CHECK(uptr_create(fd, p, 5 * page_size,
+					UPTR_TEST_BACKEND_PIN, 0, &h) ==
+			    -ENOMEM);
+		CHILD_CHECK(uptr_create(fd, p, 4 * page_size,
+					UPTR_TEST_BACKEND_PIN, 0, &h) == 0);
+		CHILD_CHECK(uptr_populate(fd, h, p, 4 * page_size, 0) == 0);
+		CHILD_CHECK(uptr_destroy(fd, h) == 0);
+		/* FAULT pins nothing: not limited. */
+		CHILD_CHECK(uptr_create(fd, p, 8 * page_size,
+					UPTR_TEST_BACKEND_FAULT, 0, &h) == 0);
+		close(fd);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Start PFN and span of each ZONE_MOVABLE, and the node with most free. */
+struct movable_zones {
+	unsigned long start[4], span[4];
+	unsigned int nr;
+	int best_node;
+};
+
+static void movable_zones(struct movable_zones *z)
+{
+	unsigned long v, most = 0;
+	bool movable = false;
+	char line[160];
+	int node = -1;
+	FILE *f;
+
+	memset(z, 0, sizeof(*z));
+	z->best_node = -1;
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d,", &node) == 1) {
+			movable = !!strstr(line, "zone  Movable");
+			continue;
+		}
+		if (!movable || z->nr >= 4)
+			continue;
+		if (sscanf(line, " pages free %lu", &v) == 1 && v > most) {
+			most = v;
+			z->best_node = node;
+		} else if (sscanf(line, " spanned %lu", &v) == 1) {
+			z->span[z->nr] = v;
+		} else if (sscanf(line, " start_pfn: %lu", &v) == 1) {
+			z->start[z->nr++] = v;
+		}
+	}
+	fclose(f);
+}
+
+/* Pages of [buf, buf + n pages) whose frame is in a ZONE_MOVABLE. */
+static long count_in_movable(const struct movable_zones *z, char *buf,
+			     unsigned long n)
+{
+	unsigned long i, j;
+	__u64 e, pfn;
+	long in = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(buf + i * page_size) / page_size *
+			  sizeof(e)) != sizeof(e))
+			break;
+		pfn = e & ((1ULL << 55) - 1);
+		if (!(e >> 63) || !pfn)
+			continue;
+		for (j = 0; j < z->nr; j++)
+			if (pfn >= z->start[j] && pfn < z->start[j] + z->span[j])
+				in++;
+	}
+	close(fd);
+	return in;
+}
+
+/*
+ * Issue 10 item 17, PIN populate fails with -ENOMEM when memory is not
+ * short: FOLL_LONGTERM migrates pages out of ZONE_MOVABLE first, and a
+ * MADV_DONTNEED racing that migration makes 6.12's GUP return -ENOMEM.
+ * Populates of memory allocated from ZONE_MOVABLE race MADV_DONTNEED from
+ * another thread for 8 s: each must return 0, -EFAULT or -EBUSY, never
+ * -ENOMEM.
+ */
+TEST_F_TIMEOUT(uptr, i10_movable_dontneed_no_enomem, 120)
+{
+	const unsigned long n = 32;
+	size_t size = n * page_size;
+	struct scatter_arg r = { .npages = n, .bursts = true };
+	unsigned long ok = 0, busy = 0, efault = 0, enomem = 0, other = 0;
+	unsigned long mask;
+	struct movable_zones z;
+	double deadline;
+	pthread_t th;
+	__u64 h = 0;
+	long in;
+	int err;
+
+	if (variant->backend != UPTR_TEST_BACKEND_PIN)
+		SKIP(return, "PIN only: FAULT migrates nothing");
+	movable_zones(&z);
+	if (z.best_node < 0 || !z.nr)
+		SKIP(return, "no ZONE_MOVABLE (boot with movablecore=)");
+	r.buf = map_anon(size, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, r.buf);
+	/* Fall back to other nodes only when the Movable zone is full. */
+	mask = 1UL << z.best_node;
+	ASSERT_EQ(0, syscall(__NR_mbind, r.buf, size, MPOL_PREFERRED, &mask,
+			     sizeof(mask) * 8, 0));
+	fill(r.buf, size, 0x1717);
+	in = count_in_movable(&z, r.buf, n);
+	ASSERT_LT(0, in) TH_LOG("no page of the buffer in ZONE_MOVABLE");
+
+	ASSERT_EQ(0, uptr_create(self->fd, r.buf, size, variant->backend, 0,
+				 &h));
+	ASSERT_EQ(0, pthread_create(&th, NULL, scatter_zapper, &r));
+	deadline = now_sec() + 8;
+	while (now_sec() < deadline) {
+		err = uptr_populate(self->fd, h, r.buf, size,
+				    UPTR_TEST_POPULATE_WRITE);
+		if (!err)
+			ok++;
+		else if (err == -EBUSY)
+			busy++;
+		else if (err == -EFAULT)
+			efault++;
+		else if (err == -ENOMEM)
+			enomem++;
+		else
+			other++;
+	}
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	TH_LOG("%ld pages in ZONE_MOVABLE, %lu zap rounds", in, r.rounds);
+	TH_LOG("%lu populates, %lu -EBUSY, %lu -EFAULT, %lu -ENOMEM, %lu other",
+	       ok, busy, efault, enomem, other);
+	EXPECT_EQ(0, enomem);
+	EXPECT_EQ(0, other);
+	EXPECT_GT(ok, 0);
+
+	/* Quiet again: populates, and the device sees the CPU's data. */
+	fill(r.buf, size, 0x1718);
+	ASSERT_EQ(0, uptr_populate(self->fd, h, r.buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	EXPECT_EQ(n, uptr_valid(self->fd, h, r.buf, size));
+	EXPECT_EQ(0, count_in_movable(&z, r.buf, n));
+	EXPECT_EQ(0, uptr_destroy(self->fd, h));
+	munmap(r.buf, size);
+}
+
+/*
+ * Issue 10 item 4: populate works in aligned chunks of 2 MiB
+ * (UPTR_POPULATE_CHUNK), so that no allocation is proportional to the span.
+ * A span over four chunks (8 pages, 2 MiB, 2 MiB, 8 pages) populates, and
+ * the device reads the CPU's data; a hole in the last chunk fails with
+ * -EFAULT, leaving nothing of that chunk valid while the chunks before it
+ * stay valid.
+ */
+TEST_F_TIMEOUT(uptr, i10_populate_chunks, 120)
+{
+	const size_t chunk = 2UL << 20;
+	size_t size = 2 * chunk + 16 * page_size;
+	unsigned long n = size / page_size, before = 8 + 2 * chunk / page_size;
+	char *orig, *buf, *bound, *out;
+	__u64 h = 0;
+
+	out = malloc(size);
+	ASSERT_NE(NULL, out);
+	orig = mmap(NULL, size + chunk, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, orig);
+	bound = (char *)(((uintptr_t)orig + 8 * page_size + chunk - 1) &
+			 ~(uintptr_t)(chunk - 1));
+	buf = bound - 8 * page_size;
+	fill(buf, size, 0x4444);
+
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0,
+				 &h));
+	ASSERT_EQ(0, uptr_read(self->fd, h, buf, size, out,
+			       UPTR_TEST_RW_POPULATE));
+	EXPECT_EQ(-1, check_fill(out, size, 0x4444));
+	EXPECT_EQ((long)n, uptr_valid(self->fd, h, buf, size));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, n),
+		  uptr_pinned_total());
+	EXPECT_EQ(0, uptr_destroy(self->fd, h));
+
+	/* A hole 4 pages into the last chunk. */
+	ASSERT_EQ(0, munmap(pg(buf, before + 4), page_size));
+	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0,
+				 &h));
+	EXPECT_EQ(-EFAULT, uptr_populate(self->fd, h, buf, size,
+					 UPTR_TEST_POPULATE_WRITE));
+	EXPECT_EQ((long)before, uptr_valid(self->fd, h, buf, size));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(buf, before), 4 * page_size));
+	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, before),
+		  uptr_pinned_total());
+	EXPECT_EQ(0, uptr_destroy(self->fd, h));
+	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
+	munmap(orig, size + chunk);
+	free(out);
 }
 
 TEST_HARNESS_MAIN

@@ -31,7 +31,7 @@
  *	again:
  *		err = uptr_range_populate(range, start, len, flags);
  *		if (err)
- *			return err;		// nothing stays pinned or mapped
+ *			return err;		// see uptr_range_populate()
  *		uptr_domain_lock(domain);
  *		if (!uptr_range_valid(range, start, len)) {
  *			uptr_domain_unlock(domain);
@@ -56,6 +56,7 @@
 #include <linux/lockdep.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 
 struct device;
@@ -72,6 +73,22 @@ enum uptr_backend {
 	UPTR_BACKEND_PIN,
 	UPTR_BACKEND_FAULT,
 };
+
+/*
+ * Largest range uptr_range_init() accepts, in bytes (-E2BIG above).  The
+ * per-page tables of a range are allocated when it is created, 8 bytes per
+ * page (16 for %UPTR_BACKEND_PIN) charged to the creator's memory cgroup,
+ * so the bound keeps them at 32 MiB (64 MiB); populates work in chunks of
+ * at most %UPTR_POPULATE_CHUNK bytes whatever the size of the range.
+ */
+#define UPTR_RANGE_MAX_SIZE		SZ_16G
+
+/*
+ * Populates collect, map and commit at most this many bytes at a time
+ * (naturally aligned chunks), so that what one call allocates is bounded.
+ * At least the FAULT window of a domain.
+ */
+#define UPTR_POPULATE_CHUNK		SZ_2M
 
 /* Range flags for uptr_range_init(). */
 #define UPTR_RANGE_READ_ONLY		BIT(0)	/* device never writes */

@@ -346,7 +346,7 @@ static int uptr_test_entries(struct uptr_test_range *trange,
 	if (err)
 		return err;
 	npages = cmd->size >> PAGE_SHIFT;
-	out = kvcalloc(npages, sizeof(*out), GFP_KERNEL);
+	out = kvcalloc(npages, sizeof(*out), GFP_KERNEL_ACCOUNT);
 	if (!out)
 		return -ENOMEM;
 
@@ -430,7 +430,7 @@ static int uptr_test_rw(struct uptr_test_range *trange,
 		return err;
 
 	/* User copies fault and take mmap_lock: never under the domain lock. */
-	buf = kvmalloc(cmd->size, GFP_KERNEL);
+	buf = kvmalloc(cmd->size, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	if (write && copy_from_user(buf, uptr, cmd->size)) {
