@@ -769,10 +769,12 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 int uptr_populate_once(struct uptr_range *range, unsigned long start,
 		       unsigned long end, unsigned int flags)
 {
+	int retry_err;
+
 	lockdep_assert_held(&range->populate_lock);
 
 	if (range->backend == UPTR_BACKEND_PIN)
-		return uptr_pin_populate(range, start, end, flags);
+		return uptr_pin_populate(range, start, end, flags, &retry_err);
 	return uptr_fault_populate(range, start, end, start, end, flags);
 }
 EXPORT_SYMBOL_IF_KUNIT(uptr_populate_once);

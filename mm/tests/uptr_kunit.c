@@ -72,6 +72,9 @@
  * @nblockable: of those, blockable ones
  * @inval_start: lowest start address of those callbacks
  * @inval_end: highest end address of those callbacks
+ * @block_inval: the next invalidate callback blocks (once) until @inval_go
+ * @inval_entered: completed by the callback that blocks
+ * @inval_go: completed by the test to let the blocked callback return
  * @refuse_blockable: uptr_kunit_ops_hooks refuse blockable events too
  * @nrefused: blockable callbacks refused that way
  * @nhook: before_commit calls of uptr_kunit_ops_hooks
@@ -79,9 +82,6 @@
  * @nested_in_commit: number of times that hook still commits a populate of
  *	the whole range while the populate that called it waits to commit
  * @nested_err: what that nested populate returned
- * @block_inval: the next invalidate callback blocks (once) until @inval_go
- * @inval_entered: completed by the callback that blocks
- * @inval_go: completed by the test to let the blocked callback return
  */
 struct uptr_kunit_priv {
 	struct device *dev;
@@ -100,15 +100,15 @@ struct uptr_kunit_priv {
 	unsigned int nblockable;
 	unsigned long inval_start;
 	unsigned long inval_end;
+	bool block_inval;
+	struct completion inval_entered;
+	struct completion inval_go;
 	bool refuse_blockable;
 	unsigned int nrefused;
 	unsigned int nhook;
 	u64 hook_dma_mapped;
 	int nested_in_commit;
 	int nested_err;
-	bool block_inval;
-	struct completion inval_entered;
-	struct completion inval_go;
 };
 
 static const enum uptr_backend uptr_kunit_backends[] = {
@@ -1275,206 +1275,6 @@ static void uptr_kunit_no_device(struct kunit *test)
 }
 
 static int uptr_kunit_range_init_hooks(struct kunit *test)
-/* The pages pinned since .init: pinned_vm must charge exactly those. */
-static void uptr_kunit_expect_charge(struct kunit *test, const char *when)
-{
-	struct uptr_kunit_priv *priv = test->priv;
-	s64 total = uptr_pinned_pages_total() - priv->pinned_total;
-	s64 vm = atomic64_read(&priv->range.mm->pinned_vm) - priv->pinned_vm;
-
-	KUNIT_EXPECT_EQ_MSG(test, vm, total,
-			    "%s: pinned_vm charges %lld pages for %lld pins",
-			    when, vm, total);
-}
-
-struct uptr_kunit_zapper {
-	struct uptr_kunit_priv *priv;
-	unsigned long addr;
-	unsigned long len;
-	struct completion done;
-};
-
-static int uptr_kunit_zap_thread(void *data)
-{
-	struct uptr_kunit_zapper *z = data;
-
-	uptr_kunit_zap(z->priv->range.mm, z->addr, z->len);
-	complete(&z->done);
-	return 0;
-}
-
-struct uptr_kunit_populater {
-	struct uptr_range *range;
-	unsigned long start;
-	unsigned long len;
-	int err;
-	struct completion done;
-};
-
-static int uptr_kunit_populate_thread(void *data)
-{
-	struct uptr_kunit_populater *p = data;
-
-	p->err = uptr_range_populate(p->range, p->start, p->len, 0);
-	complete(&p->done);
-	return 0;
-}
-
-/*
- * Item 2 of issue 10, PIN memlock accounting race: a populate that counted
- * the pages to charge while a zap was still dropping entries pinned more
- * than it charged, so pinned_vm drifted below the pins held (and went
- * negative at release), letting later pins past RLIMIT_MEMLOCK.
- *
- * Deterministic interleaving: the zap's invalidate callback blocks, entries
- * still valid, while a populate of the range starts in another kthread; the
- * populate counts what is invalid, then sleeps in mmu_interval_read_begin()
- * until the zap ends; the callback is released only once the populating
- * kthread sleeps.  Afterwards pinned_vm must equal the pins held, and be
- * back at its baseline when the range is gone.
- */
-static void uptr_kunit_i10_memlock_race(struct kunit *test)
-{
-	struct uptr_kunit_priv *priv = test->priv;
-	struct uptr_range *range = &priv->range;
-	const unsigned long n = UPTR_KUNIT_NPAGES;
-	struct uptr_kunit_populater pop = {};
-	struct uptr_kunit_zapper zap = {};
-	struct task_struct *zt, *pt;
-	unsigned long spins = 0;
-
-	if (priv->backend != UPTR_BACKEND_PIN)
-		kunit_skip(test, "PIN only: FAULT charges nothing");
-
-	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x13570000);
-	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
-	/* Pages 1..n-2 valid, 0 and n-1 not: the populate counts 2. */
-	KUNIT_ASSERT_EQ(test, uptr_range_populate(range,
-						  uptr_kunit_page(priv, 1),
-						  (n - 2) * PAGE_SIZE, 0), 0);
-	KUNIT_ASSERT_EQ(test, uptr_kunit_count(priv, priv->addr,
-					       UPTR_KUNIT_SIZE), n - 2);
-	uptr_kunit_expect_charge(test, "before the race");
-
-	init_completion(&priv->inval_entered);
-	init_completion(&priv->inval_go);
-	WRITE_ONCE(priv->block_inval, true);
-	zap.priv = priv;
-	zap.addr = uptr_kunit_page(priv, 1);
-	zap.len = (n - 2) * PAGE_SIZE;
-	init_completion(&zap.done);
-	zt = kthread_run(uptr_kunit_zap_thread, &zap, "uptr_kunit_zap");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(zt));
-	wait_for_completion(&priv->inval_entered);
-
-	pop.range = range;
-	pop.start = priv->addr;
-	pop.len = UPTR_KUNIT_SIZE;
-	init_completion(&pop.done);
-	pt = kthread_create(uptr_kunit_populate_thread, &pop, "uptr_kunit_pop");
-	if (IS_ERR(pt)) {
-		complete(&priv->inval_go);
-		wait_for_completion(&zap.done);
-		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(pt));
-		return;
-	}
-	get_task_struct(pt);
-	wake_up_process(pt);
-	/*
-	 * The populate can only sleep once it waits for the zap to end in
-	 * mmu_interval_read_begin(): its range lock is free, the domain lock
-	 * it does not take before that.  Poll for that sleep.
-	 */
-	while (task_is_running(pt) && !completion_done(&pop.done)) {
-		cond_resched();
-		if (++spins % 1000 == 0)
-			schedule_timeout_uninterruptible(1);
-	}
-	complete(&priv->inval_go);
-	wait_for_completion(&zap.done);
-	wait_for_completion(&pop.done);
-	put_task_struct(pt);
-
-	KUNIT_EXPECT_EQ(test, pop.err, 0);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
-					       UPTR_KUNIT_SIZE), n);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED), n);
-	KUNIT_EXPECT_EQ(test, uptr_pinned_pages_total() - priv->pinned_total,
-			n);
-	uptr_kunit_expect_charge(test, "after the race");
-	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
-						      UPTR_KUNIT_SIZE), n);
-
-	uptr_kunit_range_fini(priv);
-	KUNIT_EXPECT_EQ_MSG(test, atomic64_read(&current->mm->pinned_vm),
-			    priv->pinned_vm,
-			    "pinned_vm not back at its baseline");
-}
-
-/*
- * Item 3 of issue 10: uptr_range_count_valid() clamped the start of a span
- * that began below the range but not its length, so a span entirely below
- * the range counted pages, and one straddling the start counted too many.
- * Spans below, straddling the start, inside, straddling the end, above and
- * covering the range, on a fully valid range (the O(1) path) and on one
- * with holes (the scan).
- */
-static void uptr_kunit_i10_count_valid_spans(struct kunit *test)
-{
-	struct uptr_kunit_priv *priv = test->priv;
-	struct uptr_range *range = &priv->range;
-	const unsigned long n = UPTR_KUNIT_NPAGES;
-	unsigned long a = priv->addr, end = a + UPTR_KUNIT_SIZE;
-
-	uptr_kunit_fill(test, a, UPTR_KUNIT_SIZE, 0x24240000);
-	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
-	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, a, UPTR_KUNIT_SIZE,
-						  0), 0);
-
-	/* Fully valid. */
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
-					       2 * PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
-					       4 * PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 2 * PAGE_SIZE,
-					       5 * PAGE_SIZE), 3);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + 3 * PAGE_SIZE,
-					       5 * PAGE_SIZE), 5);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end - 2 * PAGE_SIZE,
-					       5 * PAGE_SIZE), 2);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end, 2 * PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE,
-					       UPTR_KUNIT_SIZE + 2 * PAGE_SIZE),
-			n);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE, ULONG_MAX),
-			n);
-
-	/* Pages 0, 1 and n-1 dropped: the scan. */
-	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, a, 2 * PAGE_SIZE));
-	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, end - PAGE_SIZE,
-					       PAGE_SIZE));
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
-					       3 * PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 2 * PAGE_SIZE,
-					       5 * PAGE_SIZE), 1);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + 3 * PAGE_SIZE,
-					       5 * PAGE_SIZE), 5);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end - 3 * PAGE_SIZE,
-					       5 * PAGE_SIZE), 2);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end, 2 * PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE,
-					       UPTR_KUNIT_SIZE + 2 * PAGE_SIZE),
-			n - 3);
-}
-
-/*
- * Item 4 of issue 10: a range above UPTR_RANGE_MAX_SIZE is refused with
- * -E2BIG before anything is allocated for it (a 1 TiB range made
- * kvcalloc() WARN in __kvmalloc_node_noprof), and a range of exactly the
- * maximum is accepted.
- */
-static int uptr_kunit_try_init(struct kunit *test, unsigned long start,
-			       unsigned long length)
 {
 	struct uptr_kunit_priv *priv = test->priv;
 	int err;
@@ -1692,6 +1492,212 @@ static void uptr_kunit_domain_bounce(struct kunit *test)
 			uptr_domain_fini(domain);
 	}
 #endif
+}
+
+/* The pages pinned since .init: pinned_vm must charge exactly those. */
+static void uptr_kunit_expect_charge(struct kunit *test, const char *when)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	s64 total = uptr_pinned_pages_total() - priv->pinned_total;
+	s64 vm = atomic64_read(&priv->range.mm->pinned_vm) - priv->pinned_vm;
+
+	KUNIT_EXPECT_EQ_MSG(test, vm, total,
+			    "%s: pinned_vm charges %lld pages for %lld pins",
+			    when, vm, total);
+}
+
+struct uptr_kunit_zapper {
+	struct uptr_kunit_priv *priv;
+	unsigned long addr;
+	unsigned long len;
+	struct completion done;
+};
+
+static int uptr_kunit_zap_thread(void *data)
+{
+	struct uptr_kunit_zapper *z = data;
+
+	uptr_kunit_zap(z->priv->range.mm, z->addr, z->len);
+	complete(&z->done);
+	return 0;
+}
+
+struct uptr_kunit_populater {
+	struct uptr_range *range;
+	unsigned long start;
+	unsigned long len;
+	int err;
+	struct completion done;
+};
+
+static int uptr_kunit_populate_thread(void *data)
+{
+	struct uptr_kunit_populater *p = data;
+
+	p->err = uptr_range_populate(p->range, p->start, p->len, 0);
+	complete(&p->done);
+	return 0;
+}
+
+/*
+ * Item 2 of issue 10, PIN memlock accounting race: a populate that counted
+ * the pages to charge while a zap was still dropping entries pinned more
+ * than it charged, so pinned_vm drifted below the pins held (and went
+ * negative at release), letting later pins past RLIMIT_MEMLOCK.
+ *
+ * Deterministic interleaving: the zap's invalidate callback blocks, entries
+ * still valid, while a populate of the range starts in another kthread; the
+ * populate counts what is invalid, then sleeps in mmu_interval_read_begin()
+ * until the zap ends; the callback is released only once the populating
+ * kthread sleeps.  Afterwards pinned_vm must equal the pins held, and be
+ * back at its baseline when the range is gone.
+ */
+static void uptr_kunit_i10_memlock_race(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	struct uptr_kunit_populater pop = {};
+	struct uptr_kunit_zapper zap = {};
+	struct task_struct *zt, *pt;
+	unsigned long spins = 0;
+
+	if (priv->backend != UPTR_BACKEND_PIN)
+		kunit_skip(test, "PIN only: FAULT charges nothing");
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x13570000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	/* Pages 1..n-2 valid, 0 and n-1 not: the populate counts 2. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range,
+						  uptr_kunit_page(priv, 1),
+						  (n - 2) * PAGE_SIZE, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n - 2);
+	uptr_kunit_expect_charge(test, "before the race");
+
+	init_completion(&priv->inval_entered);
+	init_completion(&priv->inval_go);
+	WRITE_ONCE(priv->block_inval, true);
+	zap.priv = priv;
+	zap.addr = uptr_kunit_page(priv, 1);
+	zap.len = (n - 2) * PAGE_SIZE;
+	init_completion(&zap.done);
+	zt = kthread_run(uptr_kunit_zap_thread, &zap, "uptr_kunit_zap");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(zt));
+	wait_for_completion(&priv->inval_entered);
+
+	pop.range = range;
+	pop.start = priv->addr;
+	pop.len = UPTR_KUNIT_SIZE;
+	init_completion(&pop.done);
+	pt = kthread_create(uptr_kunit_populate_thread, &pop, "uptr_kunit_pop");
+	if (IS_ERR(pt)) {
+		complete(&priv->inval_go);
+		wait_for_completion(&zap.done);
+		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(pt));
+		return;
+	}
+	get_task_struct(pt);
+	wake_up_process(pt);
+	/*
+	 * The populate can only sleep once it waits for the zap to end in
+	 * mmu_interval_read_begin(): its range lock is free, the domain lock
+	 * it does not take before that.  Poll for that sleep.
+	 */
+	while (task_is_running(pt) && !completion_done(&pop.done)) {
+		cond_resched();
+		if (++spins % 1000 == 0)
+			schedule_timeout_uninterruptible(1);
+	}
+	complete(&priv->inval_go);
+	wait_for_completion(&zap.done);
+	wait_for_completion(&pop.done);
+	put_task_struct(pt);
+
+	KUNIT_EXPECT_EQ(test, pop.err, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_PINNED), n);
+	KUNIT_EXPECT_EQ(test, uptr_pinned_pages_total() - priv->pinned_total,
+			n);
+	uptr_kunit_expect_charge(test, "after the race");
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
+						      UPTR_KUNIT_SIZE), n);
+
+	uptr_kunit_range_fini(priv);
+	KUNIT_EXPECT_EQ_MSG(test, atomic64_read(&current->mm->pinned_vm),
+			    priv->pinned_vm,
+			    "pinned_vm not back at its baseline");
+}
+
+/*
+ * Item 3 of issue 10: uptr_range_count_valid() clamped the start of a span
+ * that began below the range but not its length, so a span entirely below
+ * the range counted pages, and one straddling the start counted too many.
+ * Spans below, straddling the start, inside, straddling the end, above and
+ * covering the range, on a fully valid range (the O(1) path) and on one
+ * with holes (the scan).
+ */
+static void uptr_kunit_i10_count_valid_spans(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long n = UPTR_KUNIT_NPAGES;
+	unsigned long a = priv->addr, end = a + UPTR_KUNIT_SIZE;
+
+	uptr_kunit_fill(test, a, UPTR_KUNIT_SIZE, 0x24240000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, a, UPTR_KUNIT_SIZE,
+						  0), 0);
+
+	/* Fully valid. */
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
+					       2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
+					       4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 2 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 3);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + 3 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 5);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end - 2 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE,
+					       UPTR_KUNIT_SIZE + 2 * PAGE_SIZE),
+			n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE, ULONG_MAX),
+			n);
+
+	/* Pages 0, 1 and n-1 dropped: the scan. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, a, 2 * PAGE_SIZE));
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, end - PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 4 * PAGE_SIZE,
+					       3 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - 2 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a + 3 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 5);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end - 3 * PAGE_SIZE,
+					       5 * PAGE_SIZE), 2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, end, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a - PAGE_SIZE,
+					       UPTR_KUNIT_SIZE + 2 * PAGE_SIZE),
+			n - 3);
+}
+
+/*
+ * Item 4 of issue 10: a range above UPTR_RANGE_MAX_SIZE is refused with
+ * -E2BIG before anything is allocated for it (a 1 TiB range made
+ * kvcalloc() WARN in __kvmalloc_node_noprof), and a range of exactly the
+ * maximum is accepted.
+ */
+static int uptr_kunit_try_init(struct kunit *test, unsigned long start,
+			       unsigned long length)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	int err;
+
 	err = uptr_range_init(&priv->range, &priv->domain, current->mm, start,
 			      length, priv->backend, 0, &uptr_kunit_ops);
 	/* Accepted where it should not be: do not leave it registered. */
