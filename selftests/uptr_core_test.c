@@ -1443,6 +1443,8 @@ TEST_F(uptr, dirty_device_write_shmem)
 	close(mfd);
 	if (!dropped && !lost)
 		SKIP(return, "MADV_PAGEOUT dropped no clean shmem page");
+}
+
 /* The issue-10 regression tests of the core: items 2, 4 and 17. */
 
 struct scatter_arg {
