@@ -168,6 +168,7 @@ static int sgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	struct drm_sgpu_vm_create *args = data;
 	struct sgpu_file *sf = file->driver_priv;
 	struct sgpu_vm *vm;
+	long budget;
 	int ret;
 
 	if (args->flags & ~SGPU_VM_CREATE_FLAGS)
@@ -179,7 +180,8 @@ static int sgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	ret = xa_alloc(&sf->vms, &args->vm_id, vm,
 		       XA_LIMIT(1, SGPU_MAX_VMS_PER_FILE), GFP_KERNEL_ACCOUNT);
 	if (ret) {
-		sgpu_vm_close(vm);
+		budget = 0;	/* no job yet */
+		sgpu_vm_close(vm, &budget);
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
 	return 0;
@@ -191,13 +193,15 @@ static int sgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
 	struct drm_sgpu_vm_destroy *args = data;
 	struct sgpu_file *sf = file->driver_priv;
 	struct sgpu_vm *vm;
+	long budget;
 
 	if (args->pad)
 		return -EINVAL;
 	vm = xa_erase(&sf->vms, args->vm_id);
 	if (!vm)
 		return -ENOENT;
-	sgpu_vm_close(vm);
+	budget = sgpu_vm_close_budget();
+	sgpu_vm_close(vm, &budget);
 	return 0;
 }
 
@@ -270,12 +274,14 @@ static int sgpu_open(struct drm_device *drm, struct drm_file *file)
 static void sgpu_postclose(struct drm_device *drm, struct drm_file *file)
 {
 	struct sgpu_file *sf = file->driver_priv;
+	long budget = sgpu_vm_close_budget();
 	struct sgpu_vm *vm;
 	unsigned long id;
 
+	/* One budget for all the VMs of the file: an exit waits 10 s at most. */
 	xa_for_each(&sf->vms, id, vm) {
 		xa_erase(&sf->vms, id);
-		sgpu_vm_close(vm);
+		sgpu_vm_close(vm, &budget);
 	}
 	xa_destroy(&sf->vms);
 	kfree(sf);

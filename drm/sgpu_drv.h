@@ -449,7 +449,8 @@ void sgpu_put_fences(struct dma_fence **fences, u32 count);
 
 /* sgpu_vm.c */
 struct sgpu_vm *sgpu_vm_create(struct sgpu_device *sdev, u32 mode);
-void sgpu_vm_close(struct sgpu_vm *vm);
+long sgpu_vm_close_budget(void);
+void sgpu_vm_close(struct sgpu_vm *vm, long *budget);
 void sgpu_mapping_free(struct sgpu_mapping *m);
 int sgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 		       struct drm_file *file);

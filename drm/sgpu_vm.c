@@ -384,59 +384,76 @@ static void sgpu_vm_unmap_all(struct sgpu_vm *vm)
 	up_write(&vm->lock);
 }
 
-/*
- * How long sgpu_vm_close() lets the VM's jobs run before it cancels them,
- * in jiffies: a process killed by a signal (SIGKILL, the OOM killer, any
- * fatal signal) loses them at once; a process that exits otherwise waits
- * for at most %SGPU_EXIT_FLUSH_MS; anyone else (VM_DESTROY, the close() of
- * the last file descriptor by a live process) waits for as long as it
- * takes, until a fatal signal.
+/**
+ * sgpu_vm_close_budget() - how long closing VMs may wait for their jobs
+ *
+ * One budget for everything a close does, however many VMs it closes, so
+ * that an exit waits at most %SGPU_EXIT_FLUSH_MS in all: a process killed
+ * by a signal (SIGKILL, the OOM killer, any fatal signal) gets none; a
+ * process that exits otherwise, and a kernel thread that drops the last
+ * reference of a file for a task that is gone (a delayed fput(), which no
+ * signal can interrupt), get %SGPU_EXIT_FLUSH_MS; anyone else (VM_DESTROY,
+ * the close() of the last file descriptor by a live process) waits for as
+ * long as it takes, until a fatal signal.
+ *
+ * Context: Process context.
+ * Return: the budget in jiffies, %MAX_SCHEDULE_TIMEOUT for no bound.
  */
-static long sgpu_vm_close_timeout(void)
+long sgpu_vm_close_budget(void)
 {
-	if (!(current->flags & PF_EXITING))
+	if (!(current->flags & (PF_EXITING | PF_KTHREAD)))
 		return MAX_SCHEDULE_TIMEOUT;
-	if (current->exit_code & 0x7f)
+	if ((current->flags & PF_EXITING) && (current->exit_code & 0x7f))
 		return 0;
 	return msecs_to_jiffies(SGPU_EXIT_FLUSH_MS);
 }
 
-/* Wait for the VM's jobs for up to @timeout; false if some are left. */
-static bool sgpu_vm_wait_idle(struct sgpu_vm *vm, long timeout)
+/*
+ * Wait for the VM's jobs, taking the time from *@budget; false if some are
+ * left when it ran out.
+ */
+static bool sgpu_vm_wait_idle(struct sgpu_vm *vm, long *budget)
 {
-	if (!timeout)
-		return !atomic_read(&vm->sched_jobs);
-	if (timeout == MAX_SCHEDULE_TIMEOUT)
+	long left;
+
+	if (*budget == MAX_SCHEDULE_TIMEOUT)
 		return !wait_event_killable(vm->idle_wq,
 					    !atomic_read(&vm->sched_jobs));
-	return wait_event_timeout(vm->idle_wq, !atomic_read(&vm->sched_jobs),
-				  timeout);
+	if (!*budget)
+		return !atomic_read(&vm->sched_jobs);
+	left = wait_event_timeout(vm->idle_wq, !atomic_read(&vm->sched_jobs),
+				  *budget);
+	*budget = left;
+	return left;
 }
 
 /**
  * sgpu_vm_close() - destroy a VM on behalf of its file
  * @vm: the VM; the caller's (the file's) reference is dropped
+ * @budget: in jiffies, from sgpu_vm_close_budget(); the time spent waiting
+ *	for the VM's jobs is taken from it, so that one budget bounds the
+ *	close of all the VMs of a file
  *
  * Lets the VM's queued and running jobs finish, then removes every mapping
  * and drops the reference.  How long the jobs get depends on who closes
- * (sgpu_vm_close_timeout()): a process that exits normally keeps its jobs
- * for up to %SGPU_EXIT_FLUSH_MS, a killed one loses them at once, VM_DESTROY
- * waits until they are done or a fatal signal arrives.  Jobs left then are
- * cancelled: a running one stops at its next command, queued ones never run
- * (-ECANCELED); a cancelled job still waits for its in-fences before it is
- * freed, as drm_sched's killed jobs do.  The VM is freed when userptr BOs of
- * it and other references are gone.  Never fails and does not allocate: it
- * runs when an OOM-killed task exits.
+ * (sgpu_vm_close_budget()): a process that exits normally keeps its jobs
+ * for up to %SGPU_EXIT_FLUSH_MS in all, a killed one loses them at once,
+ * VM_DESTROY waits until they are done or a fatal signal arrives.  Jobs
+ * left then are cancelled: a running one stops at its next command, queued
+ * ones never run (-ECANCELED); a cancelled job still waits for its
+ * in-fences before it is freed, as drm_sched's killed jobs do.  The VM is
+ * freed when userptr BOs of it and other references are gone.  Never fails
+ * and does not allocate: it runs when an OOM-killed task exits.
  *
  * Context: Process context, no sgpu lock held.
  */
-void sgpu_vm_close(struct sgpu_vm *vm)
+void sgpu_vm_close(struct sgpu_vm *vm, long *budget)
 {
 	down_write(&vm->lock);
 	vm->closed = true;
 	up_write(&vm->lock);
 
-	if (!sgpu_vm_wait_idle(vm, sgpu_vm_close_timeout()))
+	if (!sgpu_vm_wait_idle(vm, budget))
 		WRITE_ONCE(vm->cancel, true);
 	/* Kills what is still queued; the scheduler forgets the entity. */
 	drm_sched_entity_fini(&vm->entity);
