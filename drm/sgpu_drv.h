@@ -227,6 +227,14 @@ struct sgpu_vm {
 	 * Domain lock.
 	 */
 	struct list_head invalidated;
+	/**
+	 * @pte_mm: fault mode: the mm whose userptrs the userptr PTEs present
+	 * in the page tables were faulted for, or %NULL when there are none.
+	 * Set by the GPU fault handler; the fault work zaps every userptr PTE
+	 * and clears it before a job of another mm runs.  Only compared,
+	 * never dereferenced.  Domain lock.
+	 */
+	struct mm_struct *pte_mm;
 	/** @pt_lock: page tables, engine translations in flight. */
 	spinlock_t pt_lock;
 	/** @root: the level-3 table.  Pointer constant, content @pt_lock. */

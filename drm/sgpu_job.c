@@ -310,6 +310,8 @@ static int sgpu_gpu_fault(struct sgpu_job *job, u64 va, bool write)
 		goto out_unlock;
 
 	uptr_domain_lock(r->domain);
+	/* sgpu_fault_work() zapped the PTEs of any other mm. */
+	vm->pte_mm = job->mm;
 	for (i = 0; i < n; i++)
 		entries[i] = uptr_range_entry(r, ws + (i << PAGE_SHIFT));
 	sgpu_pt_map(vm, gva->va.addr + (ws - mstart), n, entries,
@@ -732,6 +734,39 @@ static bool sgpu_fault_job_ready(struct sgpu_job *job)
 	return true;
 }
 
+/*
+ * Userptr PTEs stay in the page tables after the job that faulted them in,
+ * and an access that hits a present PTE never reaches sgpu_gpu_fault() and
+ * its check of the userptr's mm.  Before a job of another mm than the one
+ * the present userptr PTEs were faulted for runs, zap them all, so that the
+ * job's accesses fault and are checked.  Shmem PTEs are written at bind
+ * and are not the memory of any process: they stay.
+ *
+ * The compare of @job->mm with &sgpu_vm.pte_mm has no ABA problem: @job->mm
+ * is grabbed by the job, and a stale &sgpu_vm.pte_mm (an mm freed and its
+ * struct reused for @job->mm) leaves no PTE behind: a userptr range holds
+ * its mm with mmgrab() until the BO is freed, and a BO is freed only after
+ * its last mapping was removed and its PTEs zapped.  So while any userptr
+ * PTE of the old mm is present, that mm cannot be freed and reused.
+ */
+static void sgpu_fault_zap_userptrs(struct sgpu_job *job)
+{
+	struct sgpu_vm *vm = job->vm;
+	struct drm_gpuva *gva;
+
+	down_read(&vm->lock);
+	uptr_domain_lock(&vm->domain);
+	if (vm->pte_mm && vm->pte_mm != job->mm) {
+		drm_gpuvm_for_each_va(gva, &vm->gpuvm) {
+			if (sgpu_is_ubo(gva->gem.obj))
+				sgpu_pt_zap(vm, gva->va.addr, gva->va.range);
+		}
+		vm->pte_mm = NULL;
+	}
+	uptr_domain_unlock(&vm->domain);
+	up_read(&vm->lock);
+}
+
 /**
  * sgpu_fault_work() - run the queued fault-mode EXEC jobs of a VM
  * @work: &sgpu_vm.fault_work
@@ -759,6 +794,7 @@ void sgpu_fault_work(struct work_struct *work)
 		if (!job || !sgpu_fault_job_ready(job))
 			return;
 
+		sgpu_fault_zap_userptrs(job);
 		sgpu_job_execute(job);
 
 		spin_lock(&vm->fault_lock);

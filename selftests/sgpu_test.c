@@ -980,6 +980,132 @@ TEST_F_TIMEOUT(sgpu, fork_child_fault_after_parent_map, 600)
 }
 
 /*
+ * Issue 10 item 10, PTEs faulted for another process: the parent's job,
+ * gated on a slow in-sync, reads a GPU VA that nothing maps yet; a forked
+ * child then queues a COPY from that VA behind it, and the parent maps its
+ * userptr there.  The parent's job faults the PTEs in; the child's job,
+ * run next, must not read through them: its accesses fault again and fail
+ * with -EPERM.  Fault mode only (fence mode orders both jobs before the
+ * MAP).  When the in-sync signalled before the MAP, again slower.
+ */
+TEST_F_TIMEOUT(sgpu, fork_child_reads_parent_faulted_ptes, 600)
+{
+	const size_t size = 4 * PAGE;
+	struct drm_sgpu_vm_bind b = {
+		.vm_id = self->vm,
+		.op = SGPU_BIND_MAP,
+		.addr = VA(1),
+		.range = size,
+	};
+	struct drm_sgpu_sync in = { };
+	struct drm_sgpu_exec e = {
+		.vm_id = self->vm,
+		.num_cmds = 1,
+		.in_syncs = (uintptr_t)&in,
+		.num_in_syncs = 1,
+	};
+	int go[2], res[2], child_status, status;
+	struct drm_sgpu_cmd cp, cc;
+	bool pending = false;
+	struct drm_sgpu_wait w;
+	unsigned int attempt;
+	char *secret, *shm, *pshm, x;
+	__u32 ubo, sbo, pbo;
+	struct slow slow;
+	size_t i;
+	pid_t pid;
+
+	if (variant->mode != SGPU_VM_MODE_FAULT)
+		SKIP(return, "fault mode only");
+	secret = anon(size);
+	ASSERT_NE(NULL, secret);
+	memset(secret, 's', size);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, secret, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	ASSERT_EQ(0, bo_create(self->fd, size, &pbo));
+	pshm = bo_mmap(self->fd, pbo, size);
+	ASSERT_NE(NULL, pshm);
+	ASSERT_EQ(0, map(self->fd, self->vm, pbo, VA(3), size));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	cp = cmd_copy(VA(1), VA(3), size);
+	cc = cmd_copy(VA(1), VA(2), size);
+
+	for (attempt = 0; attempt < 4 && !pending; attempt++) {
+		memset(shm, 0, size);
+		memset(pshm, 0, size);
+		ASSERT_EQ(0, slow_start(self->fd, 2000 << attempt, &slow));
+		/* The parent's job, first in the VM's queue. */
+		in.handle = slow.sync;
+		e.cmds = (uintptr_t)&cp;
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			struct drm_sgpu_exec ec = {
+				.vm_id = self->vm,
+				.cmds = (uintptr_t)&cc,
+				.num_cmds = 1,
+			};
+
+			x = 0;
+			CHILD_CHECK(!ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &ec));
+			CHILD_CHECK(write(go[1], &x, 1) == 1);
+			CHILD_CHECK(!wait_job(self->fd, self->vm, ec.seqno, &w));
+			CHILD_CHECK(write(res[1], &w.status,
+					  sizeof(w.status)) ==
+				    sizeof(w.status));
+			_exit(0);
+		}
+		ASSERT_EQ(1, read(go[0], &x, 1));
+		/* Both jobs are queued; map the secret where they read. */
+		b.handle = ubo;
+		b.out_sync = syncobj_create(self->fd);
+		ASSERT_NE(0, b.out_sync);
+		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+		pending = syncobj_busy(self->fd, slow.sync) == -ETIME;
+
+		child_status = 1;
+		EXPECT_EQ(sizeof(child_status),
+			  read(res[0], &child_status, sizeof(child_status)));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+		ASSERT_EQ(0, wait_job(self->fd, self->vm, e.seqno, &w));
+		if (pending) {
+			/* The parent's job faulted the PTEs in. */
+			EXPECT_EQ(0, w.status);
+			EXPECT_EQ('s', pshm[size - 1]);
+			EXPECT_EQ(-EPERM, child_status);
+		}
+		for (i = 0; i < size; i++)
+			if (shm[i])
+				break;
+		EXPECT_EQ(size, i) {
+			TH_LOG("the child's job copied the parent's memory");
+		}
+
+		EXPECT_EQ(0, syncobj_wait(self->fd, b.out_sync));
+		syncobj_destroy(self->fd, b.out_sync);
+		EXPECT_EQ(0, slow_end(self->fd, &slow));
+		ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1), size));
+		if (!pending)
+			TH_LOG("the in-sync signalled too early, again slower");
+	}
+	EXPECT_TRUE(pending);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	munmap(pshm, size);
+	munmap(shm, size);
+}
+
+/*
  * Issue 10 item 18: a write through a read-only mapping of a shmem BO is
  * -EACCES in both modes (fault mode reported -EFAULT: the GPU fault
  * handler gave up on every non-userptr mapping before it checked the
