@@ -386,7 +386,8 @@ static const struct mmu_interval_notifier_ops uptr_mni_ops = {
  * range with more pages than that limit could never be pinned as a whole
  * and is refused, before anything is allocated for it.
  *
- * The range's tables (8 bytes per page, 16 for PIN) are allocated here and
+ * The range's tables (8 bytes per page; 16 for PIN and for a writable
+ * FAULT range, which keeps its pages to dirty them) are allocated here and
  * charged to the caller's memory cgroup; @length is at most
  * %UPTR_RANGE_MAX_SIZE.
  *

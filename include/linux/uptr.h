@@ -77,9 +77,10 @@ enum uptr_backend {
 /*
  * Largest range uptr_range_init() accepts, in bytes (-E2BIG above).  The
  * per-page tables of a range are allocated when it is created, 8 bytes per
- * page (16 for %UPTR_BACKEND_PIN) charged to the creator's memory cgroup,
- * so the bound keeps them at 32 MiB (64 MiB); populates work in chunks of
- * at most %UPTR_POPULATE_CHUNK bytes whatever the size of the range.
+ * page (16 for %UPTR_BACKEND_PIN and a writable FAULT range) charged to
+ * the creator's memory cgroup, so the bound keeps them at 32 MiB (64 MiB);
+ * populates work in chunks of at most %UPTR_POPULATE_CHUNK bytes whatever
+ * the size of the range.
  */
 #define UPTR_RANGE_MAX_SIZE		SZ_16G
 
