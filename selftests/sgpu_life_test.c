@@ -157,11 +157,7 @@ struct child_job {
 
 #define FILL_VALUE	0x5a5a5a5aU
 
-/*
- * Runs in the child: returns an exit status, 0 once the jobs are queued.
- * Only system calls and the sgpu_lib.h wrappers: a CLONE_VM child shares
- * the parent's memory, errno included (the parent only waits meanwhile).
- */
+/* Queue @cj->nslow slow commands on @vm. */
 static int child_slow(int fd, __u32 vm, struct child_job *cj)
 {
 	unsigned int n, left;
@@ -175,13 +171,18 @@ static int child_slow(int fd, __u32 vm, struct child_job *cj)
 	return 0;
 }
 
+/*
+ * Runs in the child: returns an exit status, 0 once the jobs are queued.
+ * Only system calls and the sgpu_lib.h wrappers: a CLONE_VM child shares
+ * the parent's memory, errno included (the parent only waits meanwhile).
+ */
 static int child_submit(struct child_job *cj)
 {
 	struct drm_sgpu_cmd fill;
 	unsigned int i;
 	char go;
 	__u64 seqno;
-	__u32 vm, xvm, bo, ubo;
+	__u32 vm, xvm[4], bo, ubo;
 	int fd;
 
 	fd = sgpu_open();
@@ -202,17 +203,23 @@ static int child_submit(struct child_job *cj)
 	if (cj->mapped_fd >= 0 &&
 	    (write(cj->mapped_fd, "m", 1) != 1 || read(cj->go_fd, &go, 1) != 1))
 		return 16;
+	/*
+	 * Every VM is set up before any slow job is queued: a bind runs on
+	 * the device's one engine, behind the jobs queued before it.
+	 */
+	if (cj->nvms > 1 + ARRAY_SIZE(xvm))
+		return 19;
+	for (i = 1; i < cj->nvms; i++)
+		if (vm_create(fd, cj->mode, &xvm[i - 1]) ||
+		    map(fd, xvm[i - 1], bo, VA(1), SLOW_SIZE))
+			return 17;
 	for (i = 0; i < SGPU_MAX_CMDS; i++)
 		cj->cmds[i] = cmd_checksum(VA(1), SLOW_SIZE, VA(1));
 	if (child_slow(fd, vm, cj))
 		return 14;
-	for (i = 1; i < cj->nvms; i++) {
-		if (vm_create(fd, cj->mode, &xvm) ||
-		    map(fd, xvm, bo, VA(1), SLOW_SIZE))
-			return 17;
-		if (child_slow(fd, xvm, cj))
+	for (i = 1; i < cj->nvms; i++)
+		if (child_slow(fd, xvm[i - 1], cj))
 			return 18;
-	}
 	for (i = 0; i < cj->nfill; i++)
 		if (exec(fd, vm, &fill, 1, &seqno))
 			return 15;

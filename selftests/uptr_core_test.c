@@ -1457,12 +1457,12 @@ struct scatter_arg {
 
 /*
  * MADV_DONTNEED on scattered single pages of the buffer, round after
- * round, each page left to the populate to fault back in.  With @bursts,
- * for 100 ms, MADV_DONTNEED of the whole buffer and a CPU write to each
- * page, over and over: the CPU faults pages in where the memory policy
- * says (ZONE_MOVABLE), which a long-term pin must migrate first, while
- * the next MADV_DONTNEED races that migration.  Then a 300 ms pause in
- * which populates can win.
+ * round (pausing 20 ms every 32 rounds), each page left to the populate
+ * to fault back in.  With @bursts, for 100 ms, MADV_DONTNEED of the whole
+ * buffer and a CPU write to each page, over and over: the CPU faults pages
+ * in where the memory policy says (ZONE_MOVABLE), which a long-term pin
+ * must migrate first, while the next MADV_DONTNEED races that migration.
+ * Then a 300 ms pause in which populates can win.
  */
 static void *scatter_zapper(void *p)
 {
@@ -1486,7 +1486,12 @@ static void *scatter_zapper(void *p)
 		for (j = i % 3; j < r->npages; j += 3)
 			madvise(r->buf + j * page_size, page_size,
 				MADV_DONTNEED);
-		i++;
+		/*
+		 * A 20 ms pause every 32 rounds: on a loaded host a populate
+		 * may otherwise lose every race for its whole time budget.
+		 */
+		if (++i % 32 == 0)
+			usleep(20000);
 	}
 	r->rounds = i;
 	return NULL;
