@@ -15,6 +15,7 @@
 # Flavours:
 #   debug      KASAN, lockdep, kmemleak, DEBUG_VM ... (make check)
 #   release    same features without debug cost (benchmark)
+#   kcsan      debug with KCSAN instead of KASAN (make check FLAVOUR=kcsan)
 #   nodevpriv  DEVICE_PRIVATE=n, configured + modules_prepare only
 #              (compile-only check that the modules build without it)
 set -euo pipefail
@@ -33,9 +34,11 @@ die() { printf '[kernel] error: %s\n' "$*" >&2; exit 1; }
 case $flavour in
 debug) frags=("$here/kconfig/common.config" "$here/kconfig/debug.config") ;;
 release) frags=("$here/kconfig/common.config" "$here/kconfig/release.config") ;;
+kcsan) frags=("$here/kconfig/common.config" "$here/kconfig/debug.config"
+	      "$here/kconfig/kcsan.config") ;;
 nodevpriv) frags=("$here/kconfig/common.config" "$here/kconfig/release.config"
 		  "$here/kconfig/nodevpriv.config") ;;
-*) die "unknown flavour '$flavour' (debug, release, nodevpriv)" ;;
+*) die "unknown flavour '$flavour' (debug, release, kcsan, nodevpriv)" ;;
 esac
 
 ensure_source() {
