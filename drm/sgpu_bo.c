@@ -36,6 +36,7 @@
  */
 
 #include <linux/dma-resv.h>
+#include <linux/error-injection.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
@@ -92,6 +93,17 @@ struct drm_gem_object *sgpu_gem_create_object(struct drm_device *drm,
 	return &shmem->base;
 }
 
+/*
+ * The shmem BO of BO_CREATE, in a function of our own, never inlined, so
+ * that fail_function can fail it (docs/design.rst, "Fault injection").
+ */
+static noinline struct drm_gem_shmem_object *
+sgpu_shmem_create(struct drm_device *drm, size_t size)
+{
+	return drm_gem_shmem_create(drm, size);
+}
+ALLOW_ERROR_INJECTION(sgpu_shmem_create, ERRNO);
+
 /**
  * sgpu_bo_create_ioctl() - DRM_IOCTL_SGPU_BO_CREATE
  * @drm: the device
@@ -112,7 +124,7 @@ int sgpu_bo_create_ioctl(struct drm_device *drm, void *data,
 	    args->size > SGPU_MAX_BO_SIZE)
 		return -EINVAL;
 
-	shmem = drm_gem_shmem_create(drm, args->size);
+	shmem = sgpu_shmem_create(drm, args->size);
 	if (IS_ERR(shmem))
 		return PTR_ERR(shmem);
 	atomic64_inc(&to_sgpu(drm)->live[SGPU_DEV_LIVE_BOS]);

@@ -28,6 +28,7 @@
  * memory, MIGRATE returns -EOPNOTSUPP, userptr works unchanged.
  */
 
+#include <linux/error-injection.h>
 #include <linux/memremap.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
@@ -85,8 +86,11 @@ static bool sgpu_page_is_ours(struct sgpu_devmem *dm, struct page *page)
 	       page->pgmap == &dm->pagemap;
 }
 
-/* A free device page, locked with one reference, or NULL. */
-static struct page *sgpu_devmem_alloc(struct sgpu_devmem *dm)
+/*
+ * A free device page, locked with one reference, or NULL.  Never inlined:
+ * fail_function can fail it (docs/design.rst, "Fault injection").
+ */
+static noinline struct page *sgpu_devmem_alloc(struct sgpu_devmem *dm)
 {
 	struct page *page;
 
@@ -102,6 +106,7 @@ static struct page *sgpu_devmem_alloc(struct sgpu_devmem *dm)
 	atomic64_inc(&dm->used);
 	return page;
 }
+ALLOW_ERROR_INJECTION(sgpu_devmem_alloc, NULL);
 
 /* dev_pagemap_ops.page_free: the last reference is gone; any context. */
 static void sgpu_devmem_page_free(struct page *page)

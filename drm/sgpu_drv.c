@@ -39,6 +39,7 @@
 
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/error-injection.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/seq_file.h>
@@ -161,6 +162,7 @@ out_free_syncs:
 	kfree(syncs);
 	return ret;
 }
+ALLOW_ERROR_INJECTION(sgpu_copy_syncs, ERRNO);
 
 static int sgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 				struct drm_file *file)

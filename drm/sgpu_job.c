@@ -40,6 +40,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/error-injection.h>
 #include <linux/kasan-checks.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -115,6 +116,7 @@ struct sgpu_job *sgpu_job_alloc(struct sgpu_vm *vm, enum sgpu_job_kind kind)
 	atomic64_inc(&vm->sdev->live[SGPU_DEV_LIVE_JOBS]);
 	return job;
 }
+ALLOW_ERROR_INJECTION(sgpu_job_alloc, NULL);
 
 static void sgpu_job_free_pt_ops(struct sgpu_job *job)
 {
@@ -193,6 +195,7 @@ int sgpu_job_sched_init(struct sgpu_job *job, struct drm_file *file,
 	}
 	return 0;
 }
+ALLOW_ERROR_INJECTION(sgpu_job_sched_init, ERRNO);
 
 /**
  * sgpu_job_add_pt_op() - append a page-table update to a job

@@ -44,6 +44,7 @@
  */
 
 #include <linux/bits.h>
+#include <linux/error-injection.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -77,7 +78,9 @@ static void sgpu_pt_count(struct sgpu_vm *vm, long n)
 	atomic64_add(n, &vm->sdev->live[SGPU_DEV_PT_PAGES]);
 }
 
-static struct sgpu_pt *sgpu_pt_alloc(struct sgpu_vm *vm, unsigned int level)
+/* Never inlined: fail_function can fail it (docs/design.rst). */
+static noinline struct sgpu_pt *sgpu_pt_alloc(struct sgpu_vm *vm,
+					      unsigned int level)
 {
 	struct sgpu_pt *pt;
 
@@ -102,6 +105,7 @@ err_free_pt:
 	kfree(pt);
 	return NULL;
 }
+ALLOW_ERROR_INJECTION(sgpu_pt_alloc, NULL);
 
 static void sgpu_pt_free(struct sgpu_vm *vm, struct sgpu_pt *pt,
 			 unsigned int level)

@@ -46,6 +46,7 @@
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/error-injection.h>
 #include <linux/hmm.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
@@ -63,6 +64,21 @@
 
 /* Pages pinned by all PIN ranges of all domains (leak checks). */
 atomic64_t uptr_pinned_total = ATOMIC64_INIT(0);
+
+/*
+ * The DMA map of a block, in a function of our own, never inlined, so that
+ * fail_function can fail it (docs/design.rst, "Fault injection"): with
+ * retval -1, which is DMA_MAPPING_ERROR.
+ */
+static noinline dma_addr_t uptr_dma_map_page(struct device *dev,
+					     struct page *page, size_t offset,
+					     size_t size,
+					     enum dma_data_direction dir,
+					     unsigned long attrs)
+{
+	return dma_map_page_attrs(dev, page, offset, size, dir, attrs);
+}
+ALLOW_ERROR_INJECTION(uptr_dma_map_page, ERRNO);
 
 /* Bound on populate attempts that lose the race against invalidations. */
 #define UPTR_RETRY_TIMEOUT_MS	1000
@@ -481,6 +497,7 @@ err_free_entries:
 	return err;
 }
 EXPORT_SYMBOL_GPL(uptr_range_init);
+ALLOW_ERROR_INJECTION(uptr_range_init, ERRNO);
 
 /**
  * uptr_range_fini() - unregister a range and release everything it holds
@@ -543,6 +560,7 @@ int uptr_batch_alloc(struct uptr_batch *batch, unsigned long start,
 	}
 	return 0;
 }
+ALLOW_ERROR_INJECTION(uptr_batch_alloc, ERRNO);
 
 void uptr_batch_free(struct uptr_batch *batch)
 {
@@ -627,10 +645,10 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 			addr = PFN_PHYS(page_to_pfn(page));
 			e |= UPTR_ENTRY_DEVICE_PRIVATE;
 		} else if (dev) {
-			addr = dma_map_page_attrs(dev, page, 0,
-						  PAGE_SIZE << order,
-						  uptr_dma_dir(e),
-						  UPTR_DMA_ATTRS);
+			addr = uptr_dma_map_page(dev, page, 0,
+						 PAGE_SIZE << order,
+						 uptr_dma_dir(e),
+						 UPTR_DMA_ATTRS);
 			if (dma_mapping_error(dev, addr)) {
 				uptr_batch_unmap(range, batch);
 				return -ENOMEM;

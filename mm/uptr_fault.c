@@ -39,6 +39,7 @@
  * retry loop).
  */
 
+#include <linux/error-injection.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -107,6 +108,16 @@ static int uptr_fault_clamp(struct uptr_range *range, unsigned long *start,
 }
 
 /*
+ * hmm_range_fault() in a function of our own, never inlined, so that
+ * fail_function can fail it (docs/design.rst, "Fault injection").
+ */
+static noinline int uptr_hmm_range_fault(struct hmm_range *hrange)
+{
+	return hmm_range_fault(hrange);
+}
+ALLOW_ERROR_INJECTION(uptr_hmm_range_fault, ERRNO);
+
+/*
  * One hmm_range_fault() call over [start, end), faulting every page when
  * @req is set and only snapshotting otherwise.  hmm_range_fault() faults
  * from the first page that needs it to the end of the page table it walks,
@@ -131,7 +142,7 @@ static int uptr_hmm_call(struct uptr_range *range, unsigned long seq,
 
 	if (start >= end)
 		return 0;
-	return hmm_range_fault(&hrange);
+	return uptr_hmm_range_fault(&hrange);
 }
 
 /**

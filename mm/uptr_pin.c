@@ -36,6 +36,7 @@
  * reference count no longer includes our pin.
  */
 
+#include <linux/error-injection.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -106,8 +107,14 @@ void uptr_pin_release_batch(struct uptr_range *range, struct uptr_batch *batch)
 	uptr_stat_add(range->domain, UPTR_STAT_PINNED, -(long)n);
 }
 
-static long uptr_pin_run(struct uptr_range *range, unsigned long addr,
-			 unsigned long n, struct page **pages, bool write)
+/*
+ * The GUP call of a populate.  A function of its own, never inlined, so
+ * that fail_function can fail it like a real GUP failure (docs/design.rst,
+ * "Fault injection").
+ */
+static noinline long uptr_pin_run(struct uptr_range *range,
+				  unsigned long addr, unsigned long n,
+				  struct page **pages, bool write)
 {
 	unsigned int gup = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
 	long pinned;
@@ -121,6 +128,7 @@ static long uptr_pin_run(struct uptr_range *range, unsigned long addr,
 	mmap_read_unlock(range->mm);
 	return pinned;
 }
+ALLOW_ERROR_INJECTION(uptr_pin_run, ERRNO);
 
 /* Folio order hint for the block builder. */
 static u8 uptr_pin_order(struct page *page)
