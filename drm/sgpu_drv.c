@@ -38,6 +38,7 @@
  */
 
 #include <linux/dma-direct.h>
+#include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/error-injection.h>
 #include <linux/module.h>
@@ -456,6 +457,12 @@ static int sgpu_probe(struct platform_device *pdev)
 		goto err_fini_sched;
 
 	drm_debugfs_add_file(&sdev->drm, "sgpu", sgpu_debugfs_show, NULL);
+	/* The fault-injection sweep's hook, see sgpu_job_execute(). */
+	debugfs_create_atomic_t("engine_fail_nth", 0600,
+				sdev->drm.debugfs_root, &sdev->engine_fail_nth);
+	debugfs_create_atomic_t("engine_fail_nth_left", 0600,
+				sdev->drm.debugfs_root,
+				&sdev->engine_fail_nth_left);
 	ret = drm_dev_register(&sdev->drm, 0);
 	if (ret)
 		goto err_fini_devmem;

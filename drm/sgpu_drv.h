@@ -148,6 +148,16 @@ struct sgpu_device {
 	struct list_head vms;
 	/** @live: SGPU_DEV_* object counters.  Atomic. */
 	atomic64_t live[SGPU_DEV_COUNT];
+	/**
+	 * @engine_fail_nth: test hook (debugfs): the fail-nth of the next
+	 * job the engine executes, 0 for none.  Atomic.
+	 */
+	atomic_t engine_fail_nth;
+	/**
+	 * @engine_fail_nth_left: test hook (debugfs): what that job left of
+	 * its fail-nth (0: its Nth fault point failed).  Atomic.
+	 */
+	atomic_t engine_fail_nth_left;
 };
 
 static inline struct sgpu_device *to_sgpu(struct drm_device *drm)

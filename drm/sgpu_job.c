@@ -561,8 +561,38 @@ static int sgpu_cmd_run(struct sgpu_job *job, const struct drm_sgpu_cmd *c)
 	return sgpu_write_result(job, c->result, k.acc);
 }
 
-/* Run a job's page-table updates and commands: the engine proper. */
-static void sgpu_job_execute(struct sgpu_job *job)
+/*
+ * Test hook of the fault-injection sweep (docs/design.rst, "Fault
+ * injection").  fail-nth counts the fault points of one task, and the
+ * engine executes jobs in kernel workers that no test can arm: debugfs
+ * dri/<dev>/engine_fail_nth arms the next job executed instead, for the
+ * duration of its execution, and engine_fail_nth_left tells what it left.
+ */
+static unsigned int sgpu_fail_nth_begin(struct sgpu_device *sdev)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	unsigned int n = atomic_xchg(&sdev->engine_fail_nth, 0);
+
+	if (n)
+		current->fail_nth = n;
+	return n;
+#else
+	return 0;
+#endif
+}
+
+static void sgpu_fail_nth_end(struct sgpu_device *sdev, unsigned int armed)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	if (!armed)
+		return;
+	atomic_set(&sdev->engine_fail_nth_left, current->fail_nth);
+	current->fail_nth = 0;
+#endif
+}
+
+/* Run a job's page-table updates and commands. */
+static void sgpu_job_run_cmds(struct sgpu_job *job)
 {
 	struct sgpu_vm *vm = job->vm;
 	struct sgpu_mapping *m;
@@ -592,6 +622,16 @@ static void sgpu_job_execute(struct sgpu_job *job)
 		}
 	}
 	sgpu_job_complete(job);
+}
+
+/* The engine proper: a job's page-table updates and commands. */
+static void sgpu_job_execute(struct sgpu_job *job)
+{
+	struct sgpu_device *sdev = job->vm->sdev;
+	unsigned int armed = sgpu_fail_nth_begin(sdev);
+
+	sgpu_job_run_cmds(job);
+	sgpu_fail_nth_end(sdev, armed);
 }
 
 /* -------------------------------------------------------------------- */
