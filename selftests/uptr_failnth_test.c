@@ -1442,6 +1442,7 @@ TEST_F_TIMEOUT(fn, uptr_test_ioctls, 1200)
 	 * released by DESTROY, as the end of each step checks.
 	 */
 	self->pin_cache = true;
+	self->backend = UPTR_TEST_BACKEND_PIN;
 	sweep(_metadata, self, &STEP("uptr_test open", ut_setup,
 				     ut_call_open, NULL, ut_use_open,
 				     ut_teardown));
