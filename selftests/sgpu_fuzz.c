@@ -468,6 +468,11 @@ static void op_mremap(struct thr *t)
 		return;
 	if (r->kind == R_HUGETLB || r->kind == R_THP)
 		nsize = TWOMEG * (1 + rn(t, 2));
+	/* Past the end of its file a shared mapping is SIGBUS. */
+	if (r->kind == R_MEMFD && nsize > r->size)
+		nsize = r->size / 2 & ~(PAGE - 1);
+	if (!nsize)
+		return;
 	pthread_rwlock_wrlock(&reglock);
 	atomic_fetch_add(&r->epoch, 1);
 	if (d != s && rd->kind == R_NONE) {
@@ -578,12 +583,17 @@ static void op_move_pages(struct thr *t)
 	note_ret(t, ret < 0 ? -errno : (int)ret);
 }
 
+static bool in_child;
+
 static void op_cpu_write(struct thr *t)
 {
 	int s = rn(t, NSLOT);
 	struct region *r = &regs[t->id][s];
 
 	if (r->kind == R_NONE || !(r->prot & PROT_WRITE))
+		return;
+	/* A forked child's COW of a private hugetlb page may find none. */
+	if (in_child && r->kind == R_HUGETLB)
 		return;
 	note(t, "cpu write slot %d", s);
 	cpu_touch(slot_addr(t->id, s), r->size, r->prot, rnd(t));
@@ -616,11 +626,15 @@ static void bitflip(struct thr *t, void *arg, size_t size, size_t nflip)
 	}
 }
 
+/* A live VM (or BO), from a random start; -1 when there is none. */
 static int pick_vm(struct thr *t)
 {
-	int i = rn(t, NVM);
+	int i, k = rn(t, NVM);
 
-	return t->vms[i].id ? i : -1;
+	for (i = 0; i < NVM; i++, k = (k + 1) % NVM)
+		if (t->vms[k].id)
+			return k;
+	return -1;
 }
 
 static __u32 vm_id_arg(struct thr *t, int *vi)
@@ -635,9 +649,12 @@ static __u32 vm_id_arg(struct thr *t, int *vi)
 
 static int pick_bo(struct thr *t)
 {
-	int i = rn(t, NBO);
+	int i, k = rn(t, NBO);
 
-	return t->bos[i].handle ? i : -1;
+	for (i = 0; i < NBO; i++, k = (k + 1) % NBO)
+		if (t->bos[k].handle)
+			return k;
+	return -1;
 }
 
 static __u32 sync_arg(struct thr *t)
@@ -1302,6 +1319,11 @@ static void op_uptr_test(struct thr *t)
 
 /* ---- the data check ---------------------------------------------------- */
 
+static __u32 word(__u32 seed, size_t i)
+{
+	return seed + (__u32)i * 2654435761u;
+}
+
 /*
  * Two fresh userptr BOs (random backends) over the two halves of one of
  * this thread's regions, bound in one of its VMs at VAs of their own: CPU
@@ -1335,7 +1357,7 @@ static void op_data_check(struct thr *t)
 	if (e0 & 1)
 		return;
 	for (i = 0; i < half / 4; i++) {
-		src[i] = seed + i * 2654435761u;
+		src[i] = word(seed, i);
 		dst[i] = ~src[i];
 	}
 	note(t, "data check slot %d %s %zu vm %u mode %d", s, kind_name[r->kind],
@@ -1375,11 +1397,11 @@ static void op_data_check(struct thr *t)
 	if (w.status)
 		goto out;
 	for (i = 0; i < half / 4; i++)
-		if (dst[i] != src[i] || src[i] != seed + i * 2654435761u)
+		if (dst[i] != src[i] || src[i] != word(seed, i))
 			break;
 	if (i < half / 4 && atomic_load(&r->epoch) == e0) {
 		fail(t, "GPU copy %s slot %d: word %zu is %#x, CPU wrote %#x (src now %#x)",
-		     kind_name[r->kind], s, i, dst[i], seed + (__u32)i * 2654435761u,
+		     kind_name[r->kind], s, i, dst[i], word(seed, i),
 		     src[i]);
 		goto out;
 	}
@@ -1413,6 +1435,7 @@ static void child_run(struct thr *t)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm(20);
+	in_child = true;
 	/* Only ioctls and writes: no locks the parent's threads may hold. */
 	o.verbose = false;
 	for (i = 0; i < n && !atomic_load(&sh->failed); i++) {
@@ -1449,10 +1472,12 @@ static void op_fork(struct thr *t)
 	pid_t pid;
 
 	if (t->kids[i].pid) {
-		note(t, "kill child %d", t->kids[i].pid);
-		if (chance(t, 50))
+		note(t, "reap child %d", t->kids[i].pid);
+		/* Killed at once, or when it has not exited by itself. */
+		if (chance(t, 50) || !waitpid(t->kids[i].pid, &st, WNOHANG)) {
 			kill(t->kids[i].pid, SIGKILL);
-		waitpid(t->kids[i].pid, &st, 0);
+			waitpid(t->kids[i].pid, &st, 0);
+		}
 		if (WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
 			fail(t, "forked child died of signal %d", WTERMSIG(st));
 		else if (WIFEXITED(st) && WEXITSTATUS(st))
@@ -1502,6 +1527,23 @@ static const struct { op_fn fn; unsigned int weight; } ops[] = {
 	{ op_uptr_test, 6 }, { op_data_check, 4 }, { op_fork, 1 },
 };
 
+static __thread struct thr *cur_thr;
+
+/* A crash of the fuzzer: say where, then die of the signal. */
+static void crash(int sig)
+{
+	struct thr *t = cur_thr;
+
+	if (t) {
+		t->ring[t->ops % RING].n = t->ops;
+		fail(t, "%s of the fuzzer itself (signal %d)%s",
+		     sig == SIGBUS ? "SIGBUS" : "crash", sig,
+		     in_child ? " in a forked child" : "");
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void thread_teardown(struct thr *t)
 {
 	int i, st;
@@ -1522,6 +1564,7 @@ static void *thread_main(void *arg)
 	struct thr *t = arg;
 	unsigned int total = 0, i, w;
 
+	cur_thr = t;
 	for (i = 0; i < ARRAY_SIZE(ops); i++)
 		total += ops[i].weight;
 	while (!atomic_load(&sh->failed)) {
@@ -1554,6 +1597,10 @@ static void worker(int idx, int gen)
 
 	worker_idx = idx;
 	worker_gen = gen;
+	signal(SIGSEGV, crash);
+	signal(SIGBUS, crash);
+	signal(SIGILL, crash);
+	signal(SIGFPE, crash);
 	arena_size = (size_t)MAXTHR * NSLOT * SLOT;
 	p = mmap(NULL, arena_size + TWOMEG, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
