@@ -149,6 +149,8 @@ struct thr {
 	__u64 ur[NUR];		/* uptr_test range handles */
 	__u64 ur_addr[NUR], ur_size[NUR];
 	struct kid kids[NKID];
+	int dmabuf;		/* an exported BO, or -1 */
+	__u64 dmabuf_size;
 	__u32 stale[4];
 	struct oprec ring[RING];
 	char *tmpbuf;		/* 64 KiB, data checks and uptr_test I/O */
@@ -263,28 +265,28 @@ static void fail(struct thr *t, const char *fmt, ...)
 	pthread_mutex_unlock(&lock);
 }
 
-/* ioctl returning 0 or -errno; EINTR/EAGAIN retried. */
+/*
+ * ioctl returning 0 or -errno.  Nothing is retried: the fuzzer sends no
+ * signals, and an -EAGAIN (or -ERESTARTSYS) that reached user space would
+ * be an undocumented errno.
+ */
 static int ioc(int fd, unsigned long req, void *arg)
 {
-	int ret;
-
-	do {
-		ret = ioctl(fd, req, arg);
-	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
-	return ret ? -errno : 0;
+	return ioctl(fd, req, arg) ? -errno : 0;
 }
 
 /* The errnos docs/uapi.rst gives, per ioctl, besides the common ones. */
 enum ioc_kind {
 	I_VM_CREATE, I_VM_DESTROY, I_BO_CREATE, I_BO_MMAP, I_USERPTR, I_BIND,
 	I_EXEC, I_WAIT, I_MIGRATE, I_QUERY, I_GEM_CLOSE, I_SYNCOBJ,
-	I_JOB_STATUS, I_UPTR_TEST, I_BOGUS, I_NKIND,
+	I_JOB_STATUS, I_UPTR_TEST, I_BOGUS, I_PRIME, I_NKIND,
 };
 
 static const char *const ioc_name[] = {
 	"VM_CREATE", "VM_DESTROY", "BO_CREATE", "BO_MMAP_OFFSET",
 	"USERPTR_CREATE", "VM_BIND", "EXEC", "WAIT", "MIGRATE", "QUERY",
 	"GEM_CLOSE", "SYNCOBJ", "job status", "uptr_test", "bogus ioctl",
+	"PRIME",
 };
 
 static const int doc_errno[I_NKIND][12] = {
@@ -307,6 +309,8 @@ static const int doc_errno[I_NKIND][12] = {
 	[I_UPTR_TEST]	= { ERANGE, E2BIG, EBUSY, ENODATA, EACCES, ENXIO,
 			    EOPNOTSUPP, EPERM, EOVERFLOW, ENOTTY },
 	[I_BOGUS]	= { ENOTTY, EPERM, EACCES, EOPNOTSUPP },
+	/* userptr BOs cannot be exported */
+	[I_PRIME]	= { EOPNOTSUPP },
 };
 
 static bool documented(enum ioc_kind k, int ret)
@@ -829,6 +833,39 @@ static void op_userptr(struct thr *t)
 		add_bo(t, c.handle, vi < NVM ? vi : -1, c.size,
 		       c.flags & SGPU_USERPTR_READ_ONLY);
 	}
+}
+
+/*
+ * Export one of this thread's BOs as a dma-buf, which the thread keeps
+ * for a while: imported back later, maybe into the next file after a
+ * close with work in flight (a BO that outlived its file).
+ */
+static void op_prime(struct thr *t)
+{
+	struct drm_prime_handle p = { .flags = DRM_CLOEXEC, .fd = -1 };
+	int bi = pick_bo(t), ret;
+
+	if (t->dmabuf >= 0 && chance(t, 50)) {
+		p.fd = t->dmabuf;
+		note(t, "PRIME import");
+		ret = check(t, I_PRIME, ioc(t->fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &p));
+		close(t->dmabuf);
+		t->dmabuf = -1;
+		if (!ret)
+			add_bo(t, p.handle, -1, t->dmabuf_size, false);
+		return;
+	}
+	if (bi < 0)
+		return;
+	p.handle = t->bos[bi].handle;
+	note(t, "PRIME export %u", p.handle);
+	ret = check(t, I_PRIME, ioc(t->fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p));
+	if (ret)
+		return;
+	if (t->dmabuf >= 0)
+		close(t->dmabuf);
+	t->dmabuf = p.fd;
+	t->dmabuf_size = t->bos[bi].size;
 }
 
 static void op_gem_close(struct thr *t)
@@ -1522,6 +1559,7 @@ static const struct { op_fn fn; unsigned int weight; } ops[] = {
 	{ op_madvise, 4 }, { op_move_pages, 2 }, { op_cpu_write, 2 },
 	{ op_vm_create, 3 }, { op_vm_destroy, 1 }, { op_bo_create, 3 },
 	{ op_bo_mmap, 1 }, { op_userptr, 8 }, { op_gem_close, 3 },
+	{ op_prime, 2 },
 	{ op_syncobj, 3 }, { op_bind, 10 }, { op_exec, 10 }, { op_wait, 5 },
 	{ op_migrate, 3 }, { op_query, 2 }, { op_bogus, 1 }, { op_reopen, 1 },
 	{ op_uptr_test, 6 }, { op_data_check, 4 }, { op_fork, 1 },
@@ -1555,6 +1593,8 @@ static void thread_teardown(struct thr *t)
 		}
 	drop_bomaps(t);
 	close(t->fd);
+	if (t->dmabuf >= 0)
+		close(t->dmabuf);
 	if (t->ufd >= 0)
 		close(t->ufd);
 }
@@ -1614,6 +1654,7 @@ static void worker(int idx, int gen)
 		t->rng = base + i;
 		splitmix(&t->rng);
 		t->max_ops = o.ops;
+		t->dmabuf = -1;
 		t->fd = sgpu_open();
 		t->ufd = open("/dev/uptr_test", O_RDWR | O_CLOEXEC);
 		t->tmpbuf = malloc(65536);
