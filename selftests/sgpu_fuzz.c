@@ -1631,10 +1631,14 @@ static void worker(int idx, int gen)
 {
 	struct thr *thr = calloc(o.threads, sizeof(*thr));
 	pthread_t tids[MAXTHR];
-	__u64 base = o.seed ^ ((__u64)idx << 48) ^ ((__u64)gen << 32);
+	__u64 base = o.seed, x;
 	unsigned int i;
 	char *p;
 
+	/* Streams of nearby seeds, processes and threads must not overlap. */
+	x = splitmix(&base) ^ idx;
+	x = splitmix(&x) ^ gen;
+	base = splitmix(&x);
 	worker_idx = idx;
 	worker_gen = gen;
 	signal(SIGSEGV, crash);
@@ -1651,8 +1655,8 @@ static void worker(int idx, int gen)
 		struct thr *t = &thr[i];
 
 		t->id = i;
-		t->rng = base + i;
-		splitmix(&t->rng);
+		x = base ^ i;
+		t->rng = splitmix(&x);
 		t->max_ops = o.ops;
 		t->dmabuf = -1;
 		t->fd = sgpu_open();
@@ -1667,7 +1671,7 @@ static void worker(int idx, int gen)
 		pthread_create(&tids[i], NULL, thread_main, &thr[i]);
 	if (o.procs > 1 && !o.ops) {
 		/* The exit operation, decided on the worker's own stream. */
-		__u64 x = base ^ 0xe1e1;
+		x = base ^ 0xe1e1;
 
 		while (now_ms() < t_end && !atomic_load(&sh->failed)) {
 			usleep(500000);
