@@ -6,6 +6,8 @@
 #                        (building that kernel first when needed)
 #   make KDIR=<tree>     build the modules against any prepared 6.12 tree
 #   make check [T=pat]   quality gates + boot the test kernel + run tests
+#   make soak [DURATION=s] the fuzzer on the debug guest for DURATION
+#                        seconds (default 1800) across seeds (tools/soak.sh)
 #   make run [ARGS=...]  the main job, the benchmark (tools/run.sh --help;
 #                        e.g. ARGS=--full, ARGS="--only register")
 #   make kernel          build/update the test kernel (FLAVOUR=debug|release)
@@ -20,7 +22,7 @@ KDIR := $(shell $(KERNEL_SH) $(FLAVOUR) --print-dir)
 need_kernel := kernel
 endif
 
-.PHONY: all modules kernel check run nodevpriv clean
+.PHONY: all modules kernel check soak run nodevpriv clean
 
 all: modules
 
@@ -32,6 +34,9 @@ modules: $(need_kernel)
 
 check:
 	@tools/check.sh $(if $(T),--filter '$(T)')
+
+soak:
+	@tools/soak.sh $(if $(DURATION),--duration $(DURATION)) $(SOAK_ARGS)
 
 run:
 	@tools/run.sh $(ARGS)

@@ -1672,7 +1672,10 @@ TEST_F(bad, wait_query_migrate_export)
 	EXPECT_EQ(-EINVAL, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
 	m.direction = SGPU_MIGRATE_TO_DEVICE;
 	m.offset = PAGE;
-	EXPECT_NE(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+	EXPECT_EQ(-ERANGE, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
+	/* A wrapping range, as for USERPTR_CREATE and VM_BIND. */
+	m.offset = -PAGE;
+	EXPECT_EQ(-EOVERFLOW, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
 	m.offset = 0;
 	m.handle = sbo;
 	EXPECT_NE(0, ioc(self->fd, DRM_IOCTL_SGPU_MIGRATE, &m));
