@@ -407,7 +407,10 @@ struct sgpu_job {
 	bool fault_mode;
 	/** @ran: the engine executed (or cancelled) the job. */
 	bool ran;
-	/** @hw: engine completion of a drm_sched job, set up by run_job. */
+	/**
+	 * @hw: engine completion of a drm_sched job, set up by run_job; NULL
+	 * for a fault-mode EXEC job.
+	 */
 	struct sgpu_hw_fence *hw;
 	/** @hw_inited: @hw was initialised (and is reference counted). */
 	bool hw_inited;

@@ -101,17 +101,20 @@ struct sgpu_job *sgpu_job_alloc(struct sgpu_vm *vm, enum sgpu_job_kind kind)
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
 		return NULL;
-	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL);
-	if (!job->hw) {
-		kfree(job);
-		return NULL;
+	job->fault_mode = kind == SGPU_JOB_EXEC &&
+			  vm->mode == SGPU_VM_MODE_FAULT;
+	/* Only drm_sched jobs have an engine fence. */
+	if (!job->fault_mode) {
+		job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL);
+		if (!job->hw) {
+			kfree(job);
+			return NULL;
+		}
+		spin_lock_init(&job->hw->lock);
 	}
-	spin_lock_init(&job->hw->lock);
 	job->vm = vm;
 	sgpu_vm_get(vm);
 	job->kind = kind;
-	job->fault_mode = kind == SGPU_JOB_EXEC &&
-			  vm->mode == SGPU_VM_MODE_FAULT;
 	INIT_LIST_HEAD(&job->pt_ops);
 	INIT_LIST_HEAD(&job->removed);
 	atomic64_inc(&vm->sdev->live[SGPU_DEV_LIVE_JOBS]);
