@@ -11,7 +11,7 @@
  * that DMA mappings are dma-direct with no swiotlb bounce, and checks that
  * a mapped page's DMA address leads back to the page (dma_to_phys()): the
  * engine relies on it to reach system memory through PTEs holding DMA
- * addresses.  Then it creates the DRM render device, the engine, fault and
+ * addresses.  Then it creates the DRM render device, the fault and
  * cleanup workqueues, the engine's drm_sched scheduler and, if configured,
  * the device-private memory.  These are per device, not per VM: a VM costs
  * memory only (charged to the memory cgroup), no workqueue or kthread.
@@ -423,16 +423,9 @@ static int sgpu_probe(struct platform_device *pdev)
 	mutex_init(&sdev->vms_lock);
 	INIT_LIST_HEAD(&sdev->vms);
 
-	/* The engine signals fences that reclaim may wait for. */
-	sdev->engine_wq = alloc_workqueue("sgpu-engine",
-					  WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	if (!sdev->engine_wq)
-		return -ENOMEM;
 	sdev->cleanup_wq = alloc_workqueue("sgpu-cleanup", WQ_UNBOUND, 0);
-	if (!sdev->cleanup_wq) {
-		ret = -ENOMEM;
-		goto err_destroy_engine;
-	}
+	if (!sdev->cleanup_wq)
+		return -ENOMEM;
 	/* Fault-mode completion is no dma-fence: reclaim never waits for it. */
 	sdev->fault_wq = alloc_workqueue("sgpu-fault", WQ_UNBOUND, 0);
 	if (!sdev->fault_wq) {
@@ -441,8 +434,9 @@ static int sgpu_probe(struct platform_device *pdev)
 	}
 	/*
 	 * One engine: one scheduler, with the single submit workqueue that
-	 * drm_sched allocates for it.  Credit limit 1: jobs run one at a time,
-	 * in order, as on a GPU with one ring.
+	 * drm_sched allocates for it (WQ_MEM_RECLAIM: run_job() executes the
+	 * job there and signals fences that reclaim may wait for).  Credit
+	 * limit 1: jobs run one at a time, in order, as on a GPU with one ring.
 	 */
 	sched_args.dev = sdev->dev;
 	ret = drm_sched_init(&sdev->sched, &sched_args);
@@ -468,8 +462,6 @@ err_destroy_fault:
 	destroy_workqueue(sdev->fault_wq);
 err_destroy_cleanup:
 	destroy_workqueue(sdev->cleanup_wq);
-err_destroy_engine:
-	destroy_workqueue(sdev->engine_wq);
 	return ret;
 }
 
@@ -494,7 +486,6 @@ static void sgpu_remove(struct platform_device *pdev)
 	drm_sched_fini(&sdev->sched);
 	destroy_workqueue(sdev->fault_wq);
 	destroy_workqueue(sdev->cleanup_wq);
-	destroy_workqueue(sdev->engine_wq);
 	mutex_destroy(&sdev->vms_lock);
 	/* A leak the object counters saw: the kernel log must say so. */
 	for (i = 0; i < ARRAY_SIZE(sgpu_dev_zero_at_remove); i++) {

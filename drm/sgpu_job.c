@@ -18,8 +18,8 @@
  * backing store (sgpu_devmem_vaddr()).  The driver needs a 64-bit kernel
  * (no highmem, every page is in the direct map).
  *
- * Fence mode: drm_sched calls run_job(), which starts the engine work on
- * &sgpu_device.engine_wq and returns the engine fence.  The engine work is
+ * Fence mode: drm_sched calls run_job() on its submit worker, which runs
+ * the job there and returns the engine fence, signalled.  The execution is
  * a dma-fence signalling critical section (annotated): it takes pt_lock and
  * the results lock only.  A translation failure ends the job with -EFAULT
  * (no PTE) or -EACCES (read-only PTE).  free_job() hands the job to
@@ -650,11 +650,27 @@ static inline struct sgpu_job *to_sgpu_job(struct drm_sched_job *sched_job)
 	return container_of(sched_job, struct sgpu_job, base);
 }
 
-static void sgpu_engine_work(struct work_struct *work)
+/*
+ * The engine runs the job right here, on the scheduler's submit worker,
+ * and returns its fence signalled.  With a credit limit of 1 no other job
+ * could start before this one ends anyway, and handing the job to another
+ * worker cost one more wake-up per job (the round trip went submitter ->
+ * scheduler -> engine -> waiter).  The scheduler's workqueue is
+ * WQ_MEM_RECLAIM, as a worker signalling dma-fences must be.
+ */
+static struct dma_fence *sgpu_run_job(struct drm_sched_job *sched_job)
 {
-	struct sgpu_job *job = container_of(work, struct sgpu_job, work);
+	struct sgpu_job *job = to_sgpu_job(sched_job);
+	struct sgpu_vm *vm = job->vm;
 	struct dma_fence *fence = &job->hw->base;
 	bool cookie;
+
+	dma_fence_init(fence, &sgpu_hw_fence_ops, &job->hw->lock,
+		       vm->fence_context,
+		       atomic64_inc_return(&vm->fence_seqno));
+	job->hw_inited = true;
+	/* The job's reference stays with the job; this one is drm_sched's. */
+	dma_fence_get(fence);
 
 	/* Everything until the signal may be waited for by reclaim. */
 	cookie = dma_fence_begin_signalling();
@@ -663,24 +679,6 @@ static void sgpu_engine_work(struct work_struct *work)
 		dma_fence_set_error(fence, job->status);
 	dma_fence_signal(fence);
 	dma_fence_end_signalling(cookie);
-	dma_fence_put(fence);
-}
-
-static struct dma_fence *sgpu_run_job(struct drm_sched_job *sched_job)
-{
-	struct sgpu_job *job = to_sgpu_job(sched_job);
-	struct sgpu_vm *vm = job->vm;
-	struct dma_fence *fence = &job->hw->base;
-
-	dma_fence_init(fence, &sgpu_hw_fence_ops, &job->hw->lock,
-		       vm->fence_context,
-		       atomic64_inc_return(&vm->fence_seqno));
-	job->hw_inited = true;
-	INIT_WORK(&job->work, sgpu_engine_work);
-	/* One reference for the engine work, one returned to drm_sched. */
-	dma_fence_get(fence);
-	dma_fence_get(fence);
-	queue_work(vm->sdev->engine_wq, &job->work);
 	return fence;
 }
 
