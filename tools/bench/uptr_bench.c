@@ -1843,6 +1843,7 @@ static void bench_gpu_one(int bk, size_t size, unsigned int ci)
 	const char *bkn = backing_name[bk], *be = gpu_cfg[ci].name;
 	double *vf = samples(), *vc = samples(), *vmig = samples(),
 	       *vj = samples(), *vb = samples();
+	u64 q0[SGPU_VM_COUNT], q1[SGPU_VM_COUNT];
 	struct sg_vm vm;
 	struct buf b;
 	int r, n = 0, err;
@@ -1900,6 +1901,7 @@ static void bench_gpu_one(int bk, size_t size, unsigned int ci)
 		goto out;
 	}
 	n = 0;
+	sg_query(SGPU_QUERY_VM, vm.vm, q0, SGPU_VM_COUNT);
 	for (r = -opt.warm; r < opt.reps; r++) {
 		u64 t0 = now_ns();
 
@@ -1921,9 +1923,19 @@ static void bench_gpu_one(int bk, size_t size, unsigned int ci)
 		memcpy_mbs = NAN;
 	}
 	if (n == opt.reps) {
-		struct row *rw = add_samples("gpu-copy", "copy job throughput",
-					     be, bkn, size, "bandwidth", "MB/s",
-					     vc, n, 1, NULL);
+		struct row *rw;
+		char note[128] = "";
+
+		/* What the jobs of the loop cost besides the copy. */
+		if (!sg_query(SGPU_QUERY_VM, vm.vm, q1, SGPU_VM_COUNT))
+			snprintf(note, sizeof(note),
+				 "%d jobs: %llu invalidations, %llu repins, %llu GPU faults",
+				 opt.reps + opt.warm,
+				 q1[SGPU_VM_INVALIDATIONS] - q0[SGPU_VM_INVALIDATIONS],
+				 q1[SGPU_VM_REPINS] - q0[SGPU_VM_REPINS],
+				 q1[SGPU_VM_GPU_FAULTS] - q0[SGPU_VM_GPU_FAULTS]);
+		rw = add_samples("gpu-copy", "copy job throughput", be, bkn,
+				 size, "bandwidth", "MB/s", vc, n, 1, note);
 
 		add_row("gpu-copy", "cpu memcpy same buffers", be, bkn, size,
 			"bandwidth", "MB/s", memcpy_mbs, memcpy_mbs, 1,
