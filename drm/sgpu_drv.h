@@ -131,6 +131,8 @@ struct sgpu_device {
 	struct device *dev;
 	/** @devmem: device-private memory, NULL without it.  Constant. */
 	struct sgpu_devmem *devmem;
+	/** @submit_wq: the scheduler's workqueue; run_job() runs the jobs. */
+	struct workqueue_struct *submit_wq;
 	/**
 	 * @sched: the engine's scheduler, one entity per VM.  Lives with the
 	 * device, so that drm_sched fences (which name it) may outlive VMs.
