@@ -31,6 +31,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1931,9 +1932,12 @@ static void bench_gpu_one(int bk, size_t size, unsigned int ci)
 			snprintf(note, sizeof(note),
 				 "%d jobs: %llu invalidations, %llu repins, %llu GPU faults",
 				 opt.reps + opt.warm,
-				 q1[SGPU_VM_INVALIDATIONS] - q0[SGPU_VM_INVALIDATIONS],
-				 q1[SGPU_VM_REPINS] - q0[SGPU_VM_REPINS],
-				 q1[SGPU_VM_GPU_FAULTS] - q0[SGPU_VM_GPU_FAULTS]);
+				 (unsigned long long)(q1[SGPU_VM_INVALIDATIONS] -
+						      q0[SGPU_VM_INVALIDATIONS]),
+				 (unsigned long long)(q1[SGPU_VM_REPINS] -
+						      q0[SGPU_VM_REPINS]),
+				 (unsigned long long)(q1[SGPU_VM_GPU_FAULTS] -
+						      q0[SGPU_VM_GPU_FAULTS]));
 		rw = add_samples("gpu-copy", "copy job throughput", be, bkn,
 				 size, "bandwidth", "MB/s", vc, n, 1, note);
 
@@ -2052,22 +2056,36 @@ static void *pingpong_peer(void *arg)
  * writes, two blocking reads).  A job round trip has the same two
  * wake-ups at least (the submitter wakes the engine, the engine wakes the
  * waiter) and two syscalls (EXEC, WAIT): the software engine cannot beat
- * it.
+ * it.  Unpinned, the threads usually sit on two CPUs and each wake-up
+ * crosses CPUs (an idle vCPU to wake under TCG); with @one_cpu both are
+ * pinned to the CPU the benchmark runs on, the floor for an engine worker
+ * that starts on the submitter's CPU.
  */
-static void bench_pingpong(void)
+static void bench_pingpong(bool one_cpu)
 {
 	int r, n = 0, total = rt_samples();
 	struct pingpong pp;
 	u64 v, one = 1, stop = 2;
 	double *vt = calloc(total, sizeof(double));
+	cpu_set_t saved, cpu;
 	pthread_t th;
 
 	pp.to_peer = eventfd(0, EFD_CLOEXEC);
 	pp.to_main = eventfd(0, EFD_CLOEXEC);
+	if (one_cpu) {
+		CPU_ZERO(&cpu);
+		CPU_SET(sched_getcpu(), &cpu);
+		if (sched_getaffinity(0, sizeof(saved), &saved) ||
+		    sched_setaffinity(0, sizeof(cpu), &cpu)) {
+			error("gpu-job: ping-pong affinity: %s", strerror(errno));
+			goto out;
+		}
+	}
+	/* The peer inherits the affinity. */
 	if (!vt || pp.to_peer < 0 || pp.to_main < 0 ||
 	    pthread_create(&th, NULL, pingpong_peer, &pp)) {
 		error("gpu-job: ping-pong setup: %s", strerror(errno));
-		goto out;
+		goto out_affinity;
 	}
 	for (r = -total / 10; r < total; r++) {
 		u64 t0 = now_ns();
@@ -2083,9 +2101,14 @@ static void bench_pingpong(void)
 	if (write(pp.to_peer, &stop, sizeof(stop)) == sizeof(stop))
 		pthread_join(th, NULL);
 	if (n == total)
-		add_latency("thread ping-pong (eventfd)", "cpu", "-", 8,
-			    "per round trip", vt, n,
+		add_latency(one_cpu ? "thread ping-pong, one CPU" :
+			    "thread ping-pong (eventfd)", "cpu", "-", 8,
+			    "per round trip", vt, n, one_cpu ?
+			    "both threads pinned to one CPU" :
 			    "2 threads, 2 wake-ups: the floor of a job round trip");
+out_affinity:
+	if (one_cpu)
+		sched_setaffinity(0, sizeof(saved), &saved);
 out:
 	if (pp.to_peer >= 0)
 		close(pp.to_peer);
@@ -2222,7 +2245,8 @@ out_free:
 
 static void bench_gpu_job(void)
 {
-	bench_pingpong();
+	bench_pingpong(false);
+	bench_pingpong(true);
 	if (sgpu_fd < 0) {
 		report_unavailable("gpu-job", "%s", sgpu_why);
 		return;
@@ -2420,6 +2444,11 @@ static void print_verdicts(void)
 		if (pp)
 			verdict("null job <= 3x thread ping-pong (median)",
 				c->backend, c->med / pp->med, 3.0, true, "");
+		pp = find_row("gpu-job", "thread ping-pong, one CPU", "cpu",
+			      "-", (u64)-1, "per round trip");
+		if (pp)
+			verdict("null job <= 3x ping-pong on one CPU", c->backend,
+				c->med / pp->med, 3.0, true, "");
 	}
 	for (i = 0; i < nrows; i++) {
 		const struct row *c = &rows[i], *none;
