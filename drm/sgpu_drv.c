@@ -11,7 +11,7 @@
  * that DMA mappings are dma-direct with no swiotlb bounce, and checks that
  * a mapped page's DMA address leads back to the page (dma_to_phys()): the
  * engine relies on it to reach system memory through PTEs holding DMA
- * addresses.  Then it creates the DRM render device, the engine, fault and
+ * addresses.  Then it creates the DRM render device, the submit, fault and
  * cleanup workqueues, the engine's drm_sched scheduler and, if configured,
  * the device-private memory.  These are per device, not per VM: a VM costs
  * memory only (charged to the memory cgroup), no workqueue or kthread.
@@ -426,15 +426,24 @@ static int sgpu_probe(struct platform_device *pdev)
 	mutex_init(&sdev->vms_lock);
 	INIT_LIST_HEAD(&sdev->vms);
 
-	/* The engine signals fences that reclaim may wait for. */
-	sdev->engine_wq = alloc_workqueue("sgpu-engine",
+	/*
+	 * The scheduler's submit worker runs the jobs and signals fences that
+	 * reclaim may wait for.  Not drm_sched's default ordered queue: an
+	 * ordered queue's worker may start on any CPU, an idle one rather than
+	 * the submitter's, and that cross-CPU wake-up (and the one back to the
+	 * waiter) was most of a short job's round trip.  An unbound queue
+	 * starts it near the submitter.  Its run_job and free_job work items
+	 * may then run concurrently, which drm_sched allows; run_job alone
+	 * never runs twice at once (a work item is not reentrant).
+	 */
+	sdev->submit_wq = alloc_workqueue("sgpu-submit",
 					  WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	if (!sdev->engine_wq)
+	if (!sdev->submit_wq)
 		return -ENOMEM;
 	sdev->cleanup_wq = alloc_workqueue("sgpu-cleanup", WQ_UNBOUND, 0);
 	if (!sdev->cleanup_wq) {
 		ret = -ENOMEM;
-		goto err_destroy_engine;
+		goto err_destroy_submit;
 	}
 	/* Fault-mode completion is no dma-fence: reclaim never waits for it. */
 	sdev->fault_wq = alloc_workqueue("sgpu-fault", WQ_UNBOUND, 0);
@@ -443,11 +452,11 @@ static int sgpu_probe(struct platform_device *pdev)
 		goto err_destroy_cleanup;
 	}
 	/*
-	 * One engine: one scheduler, with the single submit workqueue that
-	 * drm_sched allocates for it.  Credit limit 1: jobs run one at a time,
+	 * One engine: one scheduler.  Credit limit 1: jobs run one at a time,
 	 * in order, as on a GPU with one ring.
 	 */
 	sched_args.dev = sdev->dev;
+	sched_args.submit_wq = sdev->submit_wq;
 	ret = drm_sched_init(&sdev->sched, &sched_args);
 	if (ret)
 		goto err_destroy_fault;
@@ -477,8 +486,8 @@ err_destroy_fault:
 	destroy_workqueue(sdev->fault_wq);
 err_destroy_cleanup:
 	destroy_workqueue(sdev->cleanup_wq);
-err_destroy_engine:
-	destroy_workqueue(sdev->engine_wq);
+err_destroy_submit:
+	destroy_workqueue(sdev->submit_wq);
 	return ret;
 }
 
@@ -503,7 +512,7 @@ static void sgpu_remove(struct platform_device *pdev)
 	drm_sched_fini(&sdev->sched);
 	destroy_workqueue(sdev->fault_wq);
 	destroy_workqueue(sdev->cleanup_wq);
-	destroy_workqueue(sdev->engine_wq);
+	destroy_workqueue(sdev->submit_wq);
 	mutex_destroy(&sdev->vms_lock);
 	/* A leak the object counters saw: the kernel log must say so. */
 	for (i = 0; i < ARRAY_SIZE(sgpu_dev_zero_at_remove); i++) {

@@ -20,7 +20,7 @@
  *	with a single ring (credit limit 1, so jobs run one at a time and in
  *	order, and a dependency on another sgpu job may be pipelined).  Their
  *	finished fences are published (syncobj, VM resv BOOKKEEP), so the
- *	path that signals them (run_job, the engine worker) never faults,
+ *	path that signals them (run_job, which runs the job) never faults,
  *	allocates, takes mmap_lock, a dma_resv or the domain lock: it only
  *	takes the VM's @pt_lock.  Userptr PTEs are written by jobs from
  *	snapshots of the uptr entries taken under the domain lock when the job
@@ -131,8 +131,8 @@ struct sgpu_device {
 	struct device *dev;
 	/** @devmem: device-private memory, NULL without it.  Constant. */
 	struct sgpu_devmem *devmem;
-	/** @engine_wq: runs fence-mode jobs (the "hardware"). */
-	struct workqueue_struct *engine_wq;
+	/** @submit_wq: the scheduler's workqueue; run_job() runs the jobs. */
+	struct workqueue_struct *submit_wq;
 	/**
 	 * @sched: the engine's scheduler, one entity per VM.  Lives with the
 	 * device, so that drm_sched fences (which name it) may outlive VMs.
@@ -417,14 +417,15 @@ struct sgpu_job {
 	bool fault_mode;
 	/** @ran: the engine executed (or cancelled) the job. */
 	bool ran;
-	/** @hw: engine completion of a drm_sched job, set up by run_job. */
+	/**
+	 * @hw: engine completion of a drm_sched job, set up by run_job; NULL
+	 * for a fault-mode EXEC job.
+	 */
 	struct sgpu_hw_fence *hw;
 	/** @hw_inited: @hw was initialised (and is reference counted). */
 	bool hw_inited;
 	/** @sched_inited: @base needs drm_sched_job_cleanup(). */
 	bool sched_inited;
-	/** @work: engine execution. */
-	struct work_struct work;
 	/** @cleanup: deferred release on &sgpu_device.cleanup_wq. */
 	struct work_struct cleanup;
 	/** @pt_ops: page-table updates run before the commands, in order. */

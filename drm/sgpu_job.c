@@ -7,18 +7,19 @@
  * DOC: sgpu jobs and engine
  *
  * The engine executes a job's page-table updates, then its commands.  It
- * reaches memory only through sgpu_pt_translate(): for every chunk (at most
- * to the end of a page) it takes the VM's pt_lock, translates the GPU VAs
- * involved, copies through the kernel mapping of the page and drops the
- * lock.  DMA addresses of system pages are dma-direct addresses of the
- * platform device (64-bit mask, no IOMMU, checked at probe), so
+ * reaches memory only through sgpu_pt_translate(): it takes the VM's
+ * pt_lock, and for every chunk (at most to the end of a page) translates
+ * the GPU VAs involved and copies through the kernel mapping of the page;
+ * it drops the lock after at most 64 KiB (%SGPU_ENGINE_BURST).  DMA
+ * addresses of system pages are dma-direct addresses of the platform
+ * device (64-bit mask, no IOMMU, checked at probe), so
  * dma_to_phys() + phys_to_virt() give the page; device-private PTEs give
  * the pfn of an sgpu device page, whose contents live in the driver's
  * backing store (sgpu_devmem_vaddr()).  The driver needs a 64-bit kernel
  * (no highmem, every page is in the direct map).
  *
- * Fence mode: drm_sched calls run_job(), which starts the engine work on
- * &sgpu_device.engine_wq and returns the engine fence.  The engine work is
+ * Fence mode: drm_sched calls run_job() on its submit worker, which runs
+ * the job there and returns the engine fence, signalled.  The execution is
  * a dma-fence signalling critical section (annotated): it takes pt_lock and
  * the results lock only.  A translation failure ends the job with -EFAULT
  * (no PTE) or -EACCES (read-only PTE).  free_job() hands the job to
@@ -45,6 +46,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -100,17 +102,20 @@ struct sgpu_job *sgpu_job_alloc(struct sgpu_vm *vm, enum sgpu_job_kind kind)
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
 		return NULL;
-	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL);
-	if (!job->hw) {
-		kfree(job);
-		return NULL;
+	job->fault_mode = kind == SGPU_JOB_EXEC &&
+			  vm->mode == SGPU_VM_MODE_FAULT;
+	/* Only drm_sched jobs have an engine fence. */
+	if (!job->fault_mode) {
+		job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL);
+		if (!job->hw) {
+			kfree(job);
+			return NULL;
+		}
+		spin_lock_init(&job->hw->lock);
 	}
-	spin_lock_init(&job->hw->lock);
 	job->vm = vm;
 	sgpu_vm_get(vm);
 	job->kind = kind;
-	job->fault_mode = kind == SGPU_JOB_EXEC &&
-			  vm->mode == SGPU_VM_MODE_FAULT;
 	INIT_LIST_HEAD(&job->pt_ops);
 	INIT_LIST_HEAD(&job->removed);
 	atomic64_inc(&vm->sdev->live[SGPU_DEV_LIVE_JOBS]);
@@ -390,10 +395,33 @@ typedef void (*sgpu_step_fn)(struct sgpu_access *a, struct sgpu_chunk *k);
  */
 
 /*
+ * An engine access failed to translate (@ret) at @a.  In fault mode that is
+ * a GPU page fault, serviced without any lock held: return 0 to retry the
+ * access.  Otherwise, or when the fault cannot be serviced, return the
+ * job's error.
+ */
+static int sgpu_engine_fault(struct sgpu_job *job, struct sgpu_access *a,
+			     int ret, unsigned long *deadline)
+{
+	job->fail_addr = a->va;
+	if (!job->fault_mode)
+		return ret;
+	/* A GPU replays a faulting access until it is serviced. */
+	if (sgpu_retry_expired(deadline))
+		return -EBUSY;
+	if (READ_ONCE(job->vm->cancel))
+		return -ECANCELED;
+	ret = sgpu_gpu_fault(job, a->va, a->write);
+	/* -EBUSY: the populate lost against invalidations, retry. */
+	if (ret && ret != -EBUSY)
+		return ret;
+	return 0;
+}
+
+/*
  * One engine access: translate @n GPU VAs and run @step on the pages while
  * holding pt_lock, so that a concurrent zap (TLB invalidation) waits for
- * it.  In fault mode a failed translation is a GPU page fault, serviced
- * without any lock held, and the access is retried.
+ * it.
  */
 static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 			      unsigned int n, sgpu_step_fn step,
@@ -416,18 +444,8 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 		spin_unlock(&vm->pt_lock);
 		if (i == n)
 			return 0;
-
-		job->fail_addr = a[i].va;
-		if (!job->fault_mode)
-			return ret;
-		/* A GPU replays a faulting access until it is serviced. */
-		if (sgpu_retry_expired(&deadline))
-			return -EBUSY;
-		if (READ_ONCE(vm->cancel))
-			return -ECANCELED;
-		ret = sgpu_gpu_fault(job, a[i].va, a[i].write);
-		/* -EBUSY: the populate lost against invalidations, retry. */
-		if (ret && ret != -EBUSY)
+		ret = sgpu_engine_fault(job, &a[i], ret, &deadline);
+		if (ret)
 			return ret;
 	}
 }
@@ -499,29 +517,62 @@ static void sgpu_step_atomic_inc(struct sgpu_access *a, struct sgpu_chunk *k)
 }
 
 /*
+ * Bytes of a command the engine processes per pt_lock hold, a chunk (at
+ * most a page) at a time: a zap waits at most this long, and the engine
+ * pays the lock and cond_resched() once per burst, not once per page.
+ */
+#define SGPU_ENGINE_BURST	SZ_64K
+
+/*
  * Run a command chunk by chunk: @src (read) and @dst (written when
- * @dst_write) advance with the chunks; a zero VA is not accessed.
+ * @dst_write) advance with the chunks; a zero VA is not accessed.  Each
+ * chunk is translated again (a chunk ends at a page end), under pt_lock,
+ * which is held for up to %SGPU_ENGINE_BURST bytes.  A failed translation
+ * ends the burst and is handled as in sgpu_engine_access(): the fault
+ * budget starts again after every chunk that made progress.
  */
 static int sgpu_cmd_loop(struct sgpu_job *job, struct sgpu_chunk *k,
 			 u64 src, u64 dst, bool dst_write, sgpu_step_fn step)
 {
+	struct sgpu_vm *vm = job->vm;
+	unsigned long deadline = 0;
 	struct sgpu_access a[2];
-	unsigned int n;
+	unsigned int i, n;
+	u64 burst;
 	int ret;
 
-	while (k->done < k->c->size) {
-		n = 0;
-		if (src)
-			a[n++] = (struct sgpu_access){ .va = src + k->done };
-		if (dst)
-			a[n++] = (struct sgpu_access){ .va = dst + k->done,
-						       .write = dst_write };
-		ret = sgpu_engine_access(job, a, n, step, k);
-		if (ret)
-			return ret;
-		k->done += k->n;
-		if (k->stop)
-			break;
+	while (k->done < k->c->size && !k->stop) {
+		burst = 0;
+		ret = 0;
+		spin_lock(&vm->pt_lock);
+		do {
+			n = 0;
+			if (src)
+				a[n++] = (struct sgpu_access){ .va = src + k->done };
+			if (dst)
+				a[n++] = (struct sgpu_access){ .va = dst + k->done,
+							       .write = dst_write };
+			for (i = 0; i < n; i++) {
+				ret = sgpu_engine_xlate(vm, &a[i]);
+				if (ret)
+					break;
+			}
+			if (ret)
+				break;
+			step(a, k);
+			k->done += k->n;
+			burst += k->n;
+		} while (k->done < k->c->size && !k->stop &&
+			 burst < SGPU_ENGINE_BURST);
+		spin_unlock(&vm->pt_lock);
+		if (burst)
+			deadline = 0;
+		if (ret) {
+			ret = sgpu_engine_fault(job, &a[i], ret, &deadline);
+			if (ret)
+				return ret;
+			continue;
+		}
 		cond_resched();
 	}
 	return 0;
@@ -642,11 +693,27 @@ static inline struct sgpu_job *to_sgpu_job(struct drm_sched_job *sched_job)
 	return container_of(sched_job, struct sgpu_job, base);
 }
 
-static void sgpu_engine_work(struct work_struct *work)
+/*
+ * The engine runs the job right here, on the scheduler's submit worker,
+ * and returns its fence signalled.  With a credit limit of 1 no other job
+ * could start before this one ends anyway, and handing the job to another
+ * worker cost one more wake-up per job (the round trip went submitter ->
+ * scheduler -> engine -> waiter).  The scheduler's workqueue is
+ * WQ_MEM_RECLAIM, as a worker signalling dma-fences must be.
+ */
+static struct dma_fence *sgpu_run_job(struct drm_sched_job *sched_job)
 {
-	struct sgpu_job *job = container_of(work, struct sgpu_job, work);
+	struct sgpu_job *job = to_sgpu_job(sched_job);
+	struct sgpu_vm *vm = job->vm;
 	struct dma_fence *fence = &job->hw->base;
 	bool cookie;
+
+	dma_fence_init(fence, &sgpu_hw_fence_ops, &job->hw->lock,
+		       vm->fence_context,
+		       atomic64_inc_return(&vm->fence_seqno));
+	job->hw_inited = true;
+	/* The job's reference stays with the job; this one is drm_sched's. */
+	dma_fence_get(fence);
 
 	/* Everything until the signal may be waited for by reclaim. */
 	cookie = dma_fence_begin_signalling();
@@ -655,24 +722,6 @@ static void sgpu_engine_work(struct work_struct *work)
 		dma_fence_set_error(fence, job->status);
 	dma_fence_signal(fence);
 	dma_fence_end_signalling(cookie);
-	dma_fence_put(fence);
-}
-
-static struct dma_fence *sgpu_run_job(struct drm_sched_job *sched_job)
-{
-	struct sgpu_job *job = to_sgpu_job(sched_job);
-	struct sgpu_vm *vm = job->vm;
-	struct dma_fence *fence = &job->hw->base;
-
-	dma_fence_init(fence, &sgpu_hw_fence_ops, &job->hw->lock,
-		       vm->fence_context,
-		       atomic64_inc_return(&vm->fence_seqno));
-	job->hw_inited = true;
-	INIT_WORK(&job->work, sgpu_engine_work);
-	/* One reference for the engine work, one returned to drm_sched. */
-	dma_fence_get(fence);
-	dma_fence_get(fence);
-	queue_work(vm->sdev->engine_wq, &job->work);
 	return fence;
 }
 

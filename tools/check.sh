@@ -218,7 +218,8 @@ kernel_ok=1
 if [ $need_kernel = 1 ]; then
 	lock_tree
 	log "kernel: tools/kernel.sh debug (incremental)"
-	if tools/kernel.sh debug > "$logs/kernel.txt" 2>&1; then
+	# The build's progress lines go to our stderr (fd 3), the rest to the log.
+	if UPTR_PROGRESS_FD=3 tools/kernel.sh debug 3>&2 > "$logs/kernel.txt" 2>&1; then
 		report PASS build:kernel
 	else
 		report FAIL build:kernel "see $logs/kernel.txt"
@@ -331,7 +332,8 @@ release_ok=0
 if [ "$release_tests" != 0 ] || selected runner:detects-hang; then
 	lock_tree
 	log "kernel: tools/kernel.sh release (incremental; cold: ~8 min)"
-	if tools/kernel.sh release > "$logs/kernel-release.txt" 2>&1; then
+	if UPTR_PROGRESS_FD=3 tools/kernel.sh release 3>&2 \
+		> "$logs/kernel-release.txt" 2>&1; then
 		report PASS build:kernel-release
 		release_ok=1
 	else

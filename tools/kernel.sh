@@ -12,6 +12,14 @@
 # changes, the tree is re-configured (tinyconfig + fragments + olddefconfig)
 # and rebuilt incrementally by make, never from scratch.
 #
+# While make builds, a progress line shows the .o files built against the
+# count a complete tree of the flavour has, the elapsed time and an
+# estimate of the time left: rewritten in place on a terminal, one plain
+# line every $UPTR_PROGRESS_INTERVAL seconds (default 30) otherwise.  It goes
+# to stderr, or to file descriptor $UPTR_PROGRESS_FD (make check, which
+# logs the rest).  The count comes from the last build of the flavour on
+# this machine, else from tools/kconfig/objects.
+#
 # Flavours:
 #   debug      KASAN, lockdep, kmemleak, DEBUG_VM ... (make check)
 #   release    same features without debug cost (benchmark)
@@ -96,6 +104,65 @@ verify_config() {
 	[ $bad = 0 ] || die "config fragments not applied (see above)"
 }
 
+# Build progress: .o files in the tree against the count that the last
+# complete build of this flavour left (recorded in the cache, kept when the
+# tree is deleted), or, on a machine that never built it, the count in
+# tools/kconfig/objects (measured here).  Shown on $UPTR_PROGRESS_FD
+# (default stderr): rewritten in place on a terminal every 2 s, else a
+# plain line every $UPTR_PROGRESS_INTERVAL s (default 30, for CI logs).
+pfd=${UPTR_PROGRESS_FD:-2}
+
+objects_in() { { find "$1" -name '*.o' -type f 2>/dev/null || :; } | wc -l; }
+
+fmt_dur() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+expected_objects() {
+	local rec=$cache/objects-$ver-$flavour
+	if [ -s "$rec" ]; then
+		cat "$rec"
+	else
+		awk -v f="$flavour" '!/^#/ && $1 == f { print $2; exit }' \
+			"$here/kconfig/objects" 2>/dev/null || :
+	fi
+}
+
+# PID START EXPECTED: report until PID exits.
+build_progress() {
+	local pid=$1 t0=$2 want=${3:-0} tty=0 every n0 n el line last=0 rate
+	[ -t "$pfd" ] && tty=1
+	every=${UPTR_PROGRESS_INTERVAL:-30}
+	[ $tty = 1 ] && every=2
+	n0=$(objects_in "$out")
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		el=$(( $(date +%s) - t0 ))
+		[ $((el - last)) -ge "$every" ] || continue
+		last=$el
+		n=$(objects_in "$out")
+		line="[kernel] building $flavour: $n"
+		if [ "$want" -gt 0 ]; then
+			line+="/~$want objects ($((n * 100 / want))%)"
+		else
+			line+=" objects"
+		fi
+		line+=", $(fmt_dur "$el") elapsed"
+		if [ "$want" -gt 0 ] && [ "$n" -ge "$want" ]; then
+			line+=", linking"
+		elif [ "$want" -gt 0 ] && [ "$n" -gt "$n0" ] && [ "$el" -ge 10 ]; then
+			# objects per second so far (x1000), in this build
+			rate=$(( (n - n0) * 1000 / el ))
+			[ "$rate" -gt 0 ] &&
+				line+=", ~$(fmt_dur $(( (want - n) * 1000 / rate ))) left"
+		fi
+		if [ $tty = 1 ]; then
+			printf '\r%s\033[K' "$line" >&"$pfd"
+		else
+			printf '%s\n' "$line" >&"$pfd"
+		fi
+	done
+	[ $tty = 0 ] || printf '\r\033[K' >&"$pfd"
+}
+
 ensure_source
 ver=$(kver)
 out=$cache/build-$ver-$flavour
@@ -130,11 +197,18 @@ if [ "$flavour" = nodevpriv ]; then
 	make -s -C "$src" O="$out" ARCH=x86_64 -j"$jobs" modules_prepare >&2
 else
 	log "building $flavour kernel $ver (-j$jobs), log: $out/build.log"
-	if ! make -C "$src" O="$out" ARCH=x86_64 -j"$jobs" bzImage modules \
-		> "$out/build.log" 2>&1; then
+	make -C "$src" O="$out" ARCH=x86_64 -j"$jobs" bzImage modules \
+		> "$out/build.log" 2>&1 &
+	bpid=$!
+	# Interrupted: stop the build too (a background job ignores SIGINT).
+	trap 'kill "$bpid" 2>/dev/null; exit 130' INT TERM
+	build_progress "$bpid" "$start" "$(expected_objects)"
+	if ! wait "$bpid"; then
 		tail -40 "$out/build.log" >&2
 		die "kernel build failed, full log: $out/build.log"
 	fi
+	trap - INT TERM
+	objects_in "$out" > "$cache/objects-$ver-$flavour"
 fi
 echo "$stamp" > "$out/.uptr-stamp"
 log "$flavour kernel ready in $(( $(date +%s) - start ))s: $out"

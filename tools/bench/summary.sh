@@ -35,7 +35,7 @@ $1 == "verdict" {
 	if ($0 ~ /MISS by/) miss[$2]++; else if ($0 ~ /; pass"/) pass[$2]++
 	next
 }
-{ v[key($1, $2, $3, $4, $5, $6)] = $8 }
+{ v[key($1, $2, $3, $4, $5, $6)] = $8; p99[key($1, $2, $3, $4, $5, $6)] = $9 }
 END {
 	M = 1048576
 	print "Registration: populate cost per 4K page (per subpage for thp and"
@@ -91,6 +91,32 @@ END {
 			bw(get("gpu-copy", "copy job throughput", c, "4k", 16 * M, "bandwidth")),
 			bw(get("gpu-copy", "cpu memcpy same buffers", c, "4k", 16 * M, "bandwidth")),
 			t(get("gpu-migrate", "next copy job", c, "4k", 16 * M, "per call"))
+	}
+	pp = get("gpu-job", "thread ping-pong (eventfd)", "cpu", "-", 8, "per round trip")
+	if (pp != "") {
+		print ""
+		print "GPU job round trip (EXEC, completion, WAIT), against a thread"
+		print "wake-up and back (eventfd ping-pong, the floor) and one core"
+		print "copying the same 64 KiB:"
+		print ""
+		print "| case | median | p99 | median / ping-pong |"
+		print "| --- | --- | --- | --- |"
+		split("thread ping-pong (eventfd)|cpu|-|8|per round trip;" \
+		      "thread ping-pong, one CPU|cpu|-|8|per round trip;" \
+		      "null job: exec + wait|fence-VM|shmem|4|per round trip;" \
+		      "null job: exec + wait|fault-VM|shmem|4|per round trip;" \
+		      "64K copy job: exec + wait|PIN fence-VM|4k|65536|per round trip;" \
+		      "64K copy job: exec + wait|FAULT fault-VM|4k|65536|per round trip;" \
+		      "64K memcpy 1 core|cpu|4k|65536|per call", jr, ";")
+		for (i = 1; i in jr; i++) {
+			split(jr[i], jf, "|")
+			k = key("gpu-job", jf[1], jf[2], jf[3], jf[4], jf[5])
+			if (!(k in v))
+				continue
+			printf "| %s%s | %s | %s | %s |\n", jf[1],
+				jf[2] == "cpu" ? "" : ", " jf[2], t(v[k]), t(p99[k]),
+				ratio(v[k], pp)
+		}
 	}
 	print ""
 	print "Invalidation, 64 MiB, per call:"

@@ -30,12 +30,15 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1841,6 +1844,7 @@ static void bench_gpu_one(int bk, size_t size, unsigned int ci)
 	const char *bkn = backing_name[bk], *be = gpu_cfg[ci].name;
 	double *vf = samples(), *vc = samples(), *vmig = samples(),
 	       *vj = samples(), *vb = samples();
+	u64 q0[SGPU_VM_COUNT], q1[SGPU_VM_COUNT];
 	struct sg_vm vm;
 	struct buf b;
 	int r, n = 0, err;
@@ -1898,6 +1902,7 @@ static void bench_gpu_one(int bk, size_t size, unsigned int ci)
 		goto out;
 	}
 	n = 0;
+	sg_query(SGPU_QUERY_VM, vm.vm, q0, SGPU_VM_COUNT);
 	for (r = -opt.warm; r < opt.reps; r++) {
 		u64 t0 = now_ns();
 
@@ -1919,9 +1924,22 @@ static void bench_gpu_one(int bk, size_t size, unsigned int ci)
 		memcpy_mbs = NAN;
 	}
 	if (n == opt.reps) {
-		struct row *rw = add_samples("gpu-copy", "copy job throughput",
-					     be, bkn, size, "bandwidth", "MB/s",
-					     vc, n, 1, NULL);
+		struct row *rw;
+		char note[128] = "";
+
+		/* What the jobs of the loop cost besides the copy. */
+		if (!sg_query(SGPU_QUERY_VM, vm.vm, q1, SGPU_VM_COUNT))
+			snprintf(note, sizeof(note),
+				 "%d jobs: %llu invalidations, %llu repins, %llu GPU faults",
+				 opt.reps + opt.warm,
+				 (unsigned long long)(q1[SGPU_VM_INVALIDATIONS] -
+						      q0[SGPU_VM_INVALIDATIONS]),
+				 (unsigned long long)(q1[SGPU_VM_REPINS] -
+						      q0[SGPU_VM_REPINS]),
+				 (unsigned long long)(q1[SGPU_VM_GPU_FAULTS] -
+						      q0[SGPU_VM_GPU_FAULTS]));
+		rw = add_samples("gpu-copy", "copy job throughput", be, bkn,
+				 size, "bandwidth", "MB/s", vc, n, 1, note);
 
 		add_row("gpu-copy", "cpu memcpy same buffers", be, bkn, size,
 			"bandwidth", "MB/s", memcpy_mbs, memcpy_mbs, 1,
@@ -1990,12 +2008,262 @@ out:
 	buf_free(&b);
 }
 
+/* ------------------------------------------------------------------ */
+/* Group "gpu-job": the job round trip and what bounds it              */
+
+/*
+ * Round trips timed per latency row: enough for a p99 that is not just
+ * the maximum (the default 10 repeats are not).
+ */
+static int rt_samples(void)
+{
+	return opt.smoke ? 50 : 2000;
+}
+
+/* Median and p99 of a latency row; the samples are sorted in place. */
+static void add_latency(const char *cs, const char *backend,
+			const char *backing, u64 size, const char *metric,
+			double *v, int n, const char *note)
+{
+	double med, p99;
+
+	stats(v, n, &med, &p99);
+	add_row("gpu-job", cs, backend, backing, size, metric, "ns", med, p99,
+		n, note);
+}
+
+struct pingpong {
+	int to_peer, to_main;
+};
+
+/* The peer: answer every wake-up with one, until told to stop (2). */
+static void *pingpong_peer(void *arg)
+{
+	const struct pingpong *pp = arg;
+	u64 v, one = 1;
+
+	for (;;) {
+		if (read(pp->to_peer, &v, sizeof(v)) != sizeof(v) || v != 1)
+			break;
+		if (write(pp->to_main, &one, sizeof(one)) != sizeof(one))
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * The anchor: a thread wakes another one, which wakes it back (two eventfd
+ * writes, two blocking reads).  A job round trip has the same two
+ * wake-ups at least (the submitter wakes the engine, the engine wakes the
+ * waiter) and two syscalls (EXEC, WAIT): the software engine cannot beat
+ * it.  Unpinned, the threads usually sit on two CPUs and each wake-up
+ * crosses CPUs (an idle vCPU to wake under TCG); with @one_cpu both are
+ * pinned to the CPU the benchmark runs on, the floor for an engine worker
+ * that starts on the submitter's CPU.
+ */
+static void bench_pingpong(bool one_cpu)
+{
+	int r, n = 0, total = rt_samples();
+	struct pingpong pp;
+	u64 v, one = 1, stop = 2;
+	double *vt = calloc(total, sizeof(double));
+	cpu_set_t saved, cpu;
+	pthread_t th;
+
+	pp.to_peer = eventfd(0, EFD_CLOEXEC);
+	pp.to_main = eventfd(0, EFD_CLOEXEC);
+	if (one_cpu) {
+		CPU_ZERO(&cpu);
+		CPU_SET(sched_getcpu(), &cpu);
+		if (sched_getaffinity(0, sizeof(saved), &saved) ||
+		    sched_setaffinity(0, sizeof(cpu), &cpu)) {
+			error("gpu-job: ping-pong affinity: %s", strerror(errno));
+			goto out;
+		}
+	}
+	/* The peer inherits the affinity. */
+	if (!vt || pp.to_peer < 0 || pp.to_main < 0 ||
+	    pthread_create(&th, NULL, pingpong_peer, &pp)) {
+		error("gpu-job: ping-pong setup: %s", strerror(errno));
+		goto out_affinity;
+	}
+	for (r = -total / 10; r < total; r++) {
+		u64 t0 = now_ns();
+
+		if (write(pp.to_peer, &one, sizeof(one)) != sizeof(one) ||
+		    read(pp.to_main, &v, sizeof(v)) != sizeof(v)) {
+			error("gpu-job: ping-pong: %s", strerror(errno));
+			break;
+		}
+		if (r >= 0)
+			vt[n++] = now_ns() - t0;
+	}
+	if (write(pp.to_peer, &stop, sizeof(stop)) == sizeof(stop))
+		pthread_join(th, NULL);
+	if (n == total)
+		add_latency(one_cpu ? "thread ping-pong, one CPU" :
+			    "thread ping-pong (eventfd)", "cpu", "-", 8,
+			    "per round trip", vt, n, one_cpu ?
+			    "both threads pinned to one CPU" :
+			    "2 threads, 2 wake-ups: the floor of a job round trip");
+out_affinity:
+	if (one_cpu)
+		sched_setaffinity(0, sizeof(saved), &saved);
+out:
+	if (pp.to_peer >= 0)
+		close(pp.to_peer);
+	if (pp.to_main >= 0)
+		close(pp.to_main);
+	free(vt);
+}
+
+/*
+ * Submit one job and wait for it, @total times after a tenth as many
+ * warm-ups; @vx gets the EXEC ioctl alone, @vt the whole round trip.
+ */
+static int job_loop(struct sg_vm *vm, struct drm_sgpu_cmd *c, double *vx,
+		    double *vt, int total)
+{
+	struct drm_sgpu_exec x = {
+		.vm_id = vm->vm, .cmds = (uintptr_t)c, .num_cmds = 1,
+	};
+	struct drm_sgpu_wait w = { .vm_id = vm->vm, .timeout_ns = -1 };
+	int r, n = 0, err;
+
+	for (r = -total / 10; r < total; r++) {
+		u64 t0 = now_ns(), t1;
+
+		err = xioctl(sgpu_fd, DRM_IOCTL_SGPU_EXEC, &x);
+		t1 = now_ns();
+		if (err)
+			return err;
+		w.seqno = x.seqno;
+		err = xioctl(sgpu_fd, DRM_IOCTL_SGPU_WAIT, &w);
+		if (!err)
+			err = w.status;
+		if (err)
+			return err;
+		if (r >= 0) {
+			vx[n] = t1 - t0;
+			vt[n++] = now_ns() - t0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The null job (the smallest the uapi has: a 4-byte FILL of a shmem BO,
+ * no syncobj), and a 64 KiB copy from a 4k userptr, in either mode:
+ * submit, completion, wait.
+ */
+static void bench_job_rt(void)
+{
+	static const char * const mode_name[] = { "fence-VM", "fault-VM" };
+	size_t size = 64 * KiB;
+	int total = rt_samples();
+	double *vx = calloc(total, sizeof(double));
+	double *vt = calloc(total, sizeof(double));
+	unsigned int ci;
+	struct sg_vm vm;
+	struct buf b;
+	char *cpy;
+	int r, err;
+
+	if (!vx || !vt || buf_alloc(&b, size, B_4K, true)) {
+		error("gpu-job: allocation failed");
+		goto out_free;
+	}
+	for (ci = 0; ci < ARRAY_SIZE(gpu_cfg); ci++) {
+		struct drm_sgpu_cmd null = {
+			.op = SGPU_CMD_FILL, .dst = SG_VA_DST, .size = 4,
+			.value = 0x11,
+		};
+		struct drm_sgpu_cmd copy = {
+			.op = SGPU_CMD_COPY, .src = SG_VA_SRC, .dst = SG_VA_DST,
+			.size = size,
+		};
+		char what[64];
+
+		progress("gpu-job: %s null job and 64K copy, %d round trips",
+			 gpu_cfg[ci].name, total);
+		err = sg_vm_setup(&vm, gpu_cfg[ci].mode, size);
+		if (!err)
+			err = sg_userptr(&vm, b.p, size, gpu_cfg[ci].backend);
+		if (!err)
+			err = sg_copy(&vm, size);
+		if (!err)
+			err = job_loop(&vm, &null, vx, vt, total);
+		if (err) {
+			error("gpu-job %s null job: %s", gpu_cfg[ci].name,
+			      strerror(-err));
+			sg_vm_destroy(&vm);
+			continue;
+		}
+		add_latency("null job: exec + wait", mode_name[ci], "shmem", 4,
+			    "per round trip", vt, total,
+			    "one 4-byte FILL, no syncobj");
+		add_latency("null job: exec ioctl", mode_name[ci], "shmem", 4,
+			    "per call", vx, total, NULL);
+		err = job_loop(&vm, &copy, vx, vt, total);
+		sg_vm_destroy(&vm);
+		if (err) {
+			error("gpu-job %s copy job: %s", gpu_cfg[ci].name,
+			      strerror(-err));
+			continue;
+		}
+		snprintf(what, sizeof(what), "%s userptr to shmem",
+			 gpu_cfg[ci].name);
+		add_latency("64K copy job: exec + wait", gpu_cfg[ci].name, "4k",
+			    size, "per round trip", vt, total, what);
+	}
+
+	/* One core's copy of the same 64 KiB, as many times. */
+	cpy = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (cpy == MAP_FAILED) {
+		error("gpu-job: mmap: %s", strerror(errno));
+		goto out_buf;
+	}
+	touch(cpy, size);
+	for (r = -total / 10; r < total; r++) {
+		u64 t0 = now_ns();
+
+		memcpy(cpy, b.p, size);
+		asm volatile("" : : "r"(cpy) : "memory");
+		if (r >= 0)
+			vt[r] = now_ns() - t0;
+	}
+	add_latency("64K memcpy 1 core", "cpu", "4k", size, "per call", vt,
+		    total, "glibc memcpy, same source buffer");
+	munmap(cpy, size);
+out_buf:
+	buf_free(&b);
+out_free:
+	free(vx);
+	free(vt);
+}
+
+static void bench_gpu_job(void)
+{
+	bench_pingpong(false);
+	bench_pingpong(true);
+	if (sgpu_fd < 0) {
+		report_unavailable("gpu-job", "%s", sgpu_why);
+		return;
+	}
+	bench_job_rt();
+}
+
 static void bench_gpu(void)
 {
 	int bk, i;
 	unsigned int ci;
 
 	sgpu_fd = sgpu_open();
+	if (selected("gpu") || selected("gpu-job"))
+		bench_gpu_job();
+	if (!selected("gpu"))
+		goto out;
 	if (sgpu_fd < 0) {
 		report_unavailable("gpu-first", "%s", sgpu_why);
 		report_unavailable("gpu-copy", "%s", sgpu_why);
@@ -2017,7 +2285,9 @@ static void bench_gpu(void)
 			}
 		}
 	}
-	close(sgpu_fd);
+out:
+	if (sgpu_fd >= 0)
+		close(sgpu_fd);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2164,6 +2434,23 @@ static void print_verdicts(void)
 				c->med / m->med, 0.8, false, "");
 	}
 	for (i = 0; i < nrows; i++) {
+		const struct row *c = &rows[i], *pp;
+
+		if (strcmp(c->group, "gpu-job") ||
+		    strcmp(c->cs, "null job: exec + wait"))
+			continue;
+		pp = find_row("gpu-job", "thread ping-pong (eventfd)", "cpu",
+			      "-", (u64)-1, "per round trip");
+		if (pp)
+			verdict("null job <= 3x thread ping-pong (median)",
+				c->backend, c->med / pp->med, 3.0, true, "");
+		pp = find_row("gpu-job", "thread ping-pong, one CPU", "cpu",
+			      "-", (u64)-1, "per round trip");
+		if (pp)
+			verdict("null job <= 3x ping-pong on one CPU", c->backend,
+				c->med / pp->med, 3.0, true, "");
+	}
+	for (i = 0; i < nrows; i++) {
 		const struct row *c = &rows[i], *none;
 
 		if (strcmp(c->group, "invalidate") || strcmp(c->cs, "munmap") ||
@@ -2232,7 +2519,7 @@ static void print_verdicts(void)
 static void print_table(void)
 {
 	static const char * const groups[] = { "limits", "register", "revalidate",
-				 "gpu-first", "gpu-copy", "invalidate",
+				 "gpu-first", "gpu-copy", "gpu-job", "invalidate",
 				 "sparse", "scale", "migrate", "gpu-migrate" };
 	static const char * const title[] = {
 		"Physical limits (one core)",
@@ -2240,6 +2527,7 @@ static void print_table(void)
 		"2. Revalidation of a valid range",
 		"3. First GPU access: userptr + bind + one copy job",
 		"4. Steady state: GPU copy through userptr vs CPU memcpy",
+		"4b. GPU job round trip (submit, completion, wait) vs a thread wake-up",
 		"5. Invalidation (and the next populate)",
 		"6. Sparse access over one userptr (FAULT windows emulated: see note)",
 		"7. Scale: one munmap with N registered ranges (size column = N)",
@@ -2358,8 +2646,9 @@ static const char help_text[] =
 	"uptr_bench [--smoke|--full] [--reps N] [--warmup N] [--only G,...]\n"
 	"           [--csv FILE|-] [--prefix] [--accel NAME] [--host-cpu MODEL]\n"
 	"           [--require uptr_test,gup_test,test_hmm,sgpu]\n"
-	"groups: limits register invalidate sparse scale migrate gpu\n"
-	"  (register includes revalidate; gpu: gpu-first, gpu-copy, gpu-migrate)\n"
+	"groups: limits register invalidate sparse scale migrate gpu gpu-job\n"
+	"  (register includes revalidate; gpu: gpu-first, gpu-copy, gpu-migrate\n"
+	"  and gpu-job, the job round trip, which also runs alone)\n"
 	"--smoke: seconds, tiny sizes (make check); --full: up to 1 GiB\n";
 
 static void print_help(void)
@@ -2567,7 +2856,7 @@ int main(int argc, char **argv)
 	if (selected("migrate"))
 		bench_migrate();
 	/* Last: a driver in development must not cost the other groups. */
-	if (selected("gpu"))
+	if (selected("gpu") || selected("gpu-job"))
 		bench_gpu();
 
 	print_table();
