@@ -37,6 +37,7 @@
  * size of the device-private region (0: none).
  */
 
+#include <linux/debugfs.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
@@ -62,6 +63,11 @@ static unsigned int devmem_mb = 16;
 module_param(devmem_mb, uint, 0444);
 MODULE_PARM_DESC(devmem_mb,
 		 "device-private memory in MiB, 0 for none (default 16)");
+
+static bool test_hooks;
+module_param(test_hooks, bool, 0444);
+MODULE_PARM_DESC(test_hooks,
+		 "test only: debugfs knobs that make the engine touch freed memory on purpose (default off)");
 
 /* enum uptr_backend of default_backend, set at module load. */
 int sgpu_default_backend;
@@ -454,6 +460,11 @@ static int sgpu_probe(struct platform_device *pdev)
 		goto err_fini_sched;
 
 	drm_debugfs_add_file(&sdev->drm, "sgpu", sgpu_debugfs_show, NULL);
+	/* Test only: see sgpu_test_uaf_read(). */
+	if (test_hooks)
+		debugfs_create_atomic_t("test_uaf_reads", 0600,
+					sdev->drm.debugfs_root,
+					&sdev->test_uaf_reads);
 	ret = drm_dev_register(&sdev->drm, 0);
 	if (ret)
 		goto err_fini_devmem;

@@ -148,6 +148,12 @@ struct sgpu_device {
 	struct list_head vms;
 	/** @live: SGPU_DEV_* object counters.  Atomic. */
 	atomic64_t live[SGPU_DEV_COUNT];
+	/**
+	 * @test_uaf_reads: test only (module parameter test_hooks, debugfs
+	 * file test_uaf_reads): that many engine reads of system memory are
+	 * pointed at a page just freed (sgpu_test_uaf_read()).  Atomic.
+	 */
+	atomic_t test_uaf_reads;
 };
 
 static inline struct sgpu_device *to_sgpu(struct drm_device *drm)
