@@ -65,6 +65,11 @@ module_param(devmem_mb, uint, 0444);
 MODULE_PARM_DESC(devmem_mb,
 		 "device-private memory in MiB, 0 for none (default 16)");
 
+static bool test_hooks;
+module_param(test_hooks, bool, 0444);
+MODULE_PARM_DESC(test_hooks,
+		 "test only: debugfs knobs that make the engine touch freed memory on purpose (default off)");
+
 /* enum uptr_backend of default_backend, set at module load. */
 int sgpu_default_backend;
 
@@ -472,6 +477,11 @@ static int sgpu_probe(struct platform_device *pdev)
 	debugfs_create_atomic_t("engine_fail_nth_left", 0600,
 				sdev->drm.debugfs_root,
 				&sdev->engine_fail_nth_left);
+	/* Test only: see sgpu_test_uaf_read(). */
+	if (test_hooks)
+		debugfs_create_atomic_t("test_uaf_reads", 0600,
+					sdev->drm.debugfs_root,
+					&sdev->test_uaf_reads);
 	ret = drm_dev_register(&sdev->drm, 0);
 	if (ret)
 		goto err_fini_devmem;

@@ -350,6 +350,31 @@ struct sgpu_access {
 	u64 n;
 };
 
+/*
+ * Test only (module parameter test_hooks, debugfs file test_uaf_reads of
+ * the device): point a read of system memory at a page that was just
+ * freed, as a GPU PTE that outlived its memory would, so that a test sees
+ * KASAN report the engine's access (selftests/sgpu_test.c, kasan.*).  A
+ * free page stays in the direct map without debug_pagealloc, so the read
+ * itself is harmless; the data read is garbage.
+ */
+static void sgpu_test_uaf_read(struct sgpu_device *sdev,
+			       struct sgpu_access *a)
+{
+	struct page *page;
+
+	if (likely(!atomic_read(&sdev->test_uaf_reads)) ||
+	    debug_pagealloc_enabled() ||
+	    !atomic_add_unless(&sdev->test_uaf_reads, -1, 0))
+		return;
+	/* Under pt_lock, in the engine: no reclaim. */
+	page = alloc_page(GFP_NOWAIT | __GFP_NOWARN);
+	if (!page)
+		return;
+	__free_page(page);
+	a->p = page_address(page) + offset_in_page(a->va);
+}
+
 static int sgpu_engine_xlate(struct sgpu_vm *vm, struct sgpu_access *a)
 {
 	struct sgpu_xlate x;
@@ -364,6 +389,8 @@ static int sgpu_engine_xlate(struct sgpu_vm *vm, struct sgpu_access *a)
 			return -EFAULT;
 	} else {
 		a->p = phys_to_virt(dma_to_phys(vm->sdev->dev, x.addr));
+		if (!a->write)
+			sgpu_test_uaf_read(vm->sdev, a);
 	}
 	a->n = PAGE_SIZE - offset_in_page(a->va);
 	return 0;

@@ -177,7 +177,9 @@ if selected runner:parser; then
 	if awk -f tools/vm/parse.awk $td/results.log | diff -u $td/results.expected - \
 		> "$logs/parser.diff" &&
 	   awk -f tools/vm/scan-log.awk $td/console.log | diff -u $td/console.expected - \
-		>> "$logs/parser.diff"; then
+		>> "$logs/parser.diff" &&
+	   awk -f tools/vm/scan-log.awk $td/console-expect.log |
+		diff -u $td/console-expect.expected - >> "$logs/parser.diff"; then
 		report PASS runner:parser
 	else
 		report FAIL runner:parser "output differs from $td/*.expected"

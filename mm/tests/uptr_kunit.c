@@ -916,6 +916,25 @@ static void uptr_kunit_hole_efault(struct kunit *test)
 						      9 * PAGE_SIZE), 9);
 }
 
+/*
+ * Call the interval notifier as the notifier core does for a non-blockable
+ * range (mn_itree_invalidate(), from __oom_reap_task_mm()): inside
+ * non_block_start()/non_block_end(), so that anything on that path that
+ * may sleep is a "sleeping function called from invalid context" report
+ * (CONFIG_DEBUG_ATOMIC_SLEEP), which fails the run.
+ */
+static bool uptr_kunit_invalidate_nonblock(struct uptr_range *range,
+					   const struct mmu_notifier_range *nrange,
+					   unsigned long seq)
+{
+	bool ok;
+
+	non_block_start();
+	ok = range->notifier.ops->invalidate(&range->notifier, nrange, seq);
+	non_block_end();
+	return ok;
+}
+
 /* The OOM reaper's non-blockable path, by calling the notifier directly. */
 static void uptr_kunit_nonblock(struct kunit *test)
 {
@@ -946,7 +965,7 @@ static void uptr_kunit_nonblock(struct kunit *test)
 
 	/* The domain lock is busy: trylock fails, nothing is touched. */
 	uptr_domain_lock(&priv->domain);
-	ok = range->notifier.ops->invalidate(&range->notifier, &nrange, seq);
+	ok = uptr_kunit_invalidate_nonblock(range, &nrange, seq);
 	uptr_domain_unlock(&priv->domain);
 	KUNIT_EXPECT_FALSE(test, ok);
 	KUNIT_EXPECT_EQ(test, priv->ninval, 0);
@@ -958,8 +977,8 @@ static void uptr_kunit_nonblock(struct kunit *test)
 	/* The device is busy: the driver says no, entries stay valid. */
 	priv->refuse = true;
 	seq += 2;
-	KUNIT_EXPECT_FALSE(test, range->notifier.ops->invalidate(&range->notifier,
-								 &nrange, seq));
+	KUNIT_EXPECT_FALSE(test, uptr_kunit_invalidate_nonblock(range, &nrange,
+								seq));
 	KUNIT_EXPECT_EQ(test, priv->ninval, 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_NONBLOCK_FAILED),
 			2);
@@ -975,8 +994,8 @@ static void uptr_kunit_nonblock(struct kunit *test)
 	/* The device is idle: it agrees, the sub-range is dropped. */
 	priv->refuse = false;
 	seq += 2;
-	KUNIT_EXPECT_TRUE(test, range->notifier.ops->invalidate(&range->notifier,
-								&nrange, seq));
+	KUNIT_EXPECT_TRUE(test, uptr_kunit_invalidate_nonblock(range, &nrange,
+							       seq));
 	KUNIT_EXPECT_EQ(test, priv->ninval, 1);
 	KUNIT_EXPECT_EQ(test, priv->nblockable, 0);
 	KUNIT_EXPECT_EQ(test, priv->inval_start, priv->addr);

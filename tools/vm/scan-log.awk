@@ -8,6 +8,20 @@
 # be a transient that the second scan no longer lists.  Prints every report with 3 lines
 # before it and up to 40 after (to its "end trace" line), at most 400 lines
 # in all, then "@reports N" as the last line.  POSIX awk (mawk).
+#
+# Expected reports.  A test that provokes a kernel report on purpose (the
+# sgpu KASAN hook, an OOM kill in a memory cgroup) declares it by writing
+# two markers to /dev/kmsg around the provoking step:
+#   uptr-expect: begin TITLE
+#   uptr-expect: end
+# Between them, a report line that contains TITLE is expected, and so are
+# the lines of the same report: for a KASAN title, its "page dumped
+# because: kasan: bad access detected" line; for an OOM title, every line
+# of the OOM killer's family (see oom below).  Every other report in the
+# window still counts.  An "end" without a line containing TITLE, a window
+# never closed, or a "begin" inside a window counts as a report too.  The
+# OOM killer's lines are reports outside such a window: a test that did not
+# ask for an OOM kill must not get one.
 
 BEGIN {
 	bad = "(WARNING:|BUG:|BUG [a-z0-9_-]+ \\(|kernel BUG at|KASAN:|UBSAN:|" \
@@ -28,6 +42,14 @@ BEGIN {
 	benign = "(DMA-API: preallocated|DMA-API: debugging (enabled|disabled)|" \
 		 "kmemleak: .*(initialized|Automatic memory scanning)|" \
 		 "page dumped because: gup_test: dump_pages\\(\\) test)"
+	# The OOM killer's own report lines.
+	oom = "(invoked oom-killer:|Out of memory: Killed process|" \
+	      "Memory cgroup out of memory: Killed process|" \
+	      "oom_reaper: unable to reap)"
+	kasan_follow = "page dumped because: kasan: bad access detected"
+	expect = ""		# the title of the open window, if any
+	expect_open = 0
+	expect_seen = 0
 	reports = 0
 	printed = 0
 	after = 0
@@ -44,7 +66,49 @@ function show(line) {
 	printed++
 }
 
-$0 ~ bad && $0 !~ benign {
+# A report line that the runner itself emits (a broken expectation).
+function expect_fail(msg) {
+	if (printed > 0)
+		show("--")
+	show("uptr-expect: " msg)
+	reports++
+	after = 0
+	nprev = 0
+}
+
+/uptr-expect: begin / {
+	if (expect_open)
+		expect_fail("begin inside the window of \"" expect "\"")
+	expect = substr($0, index($0, "uptr-expect: begin ") + 19)
+	expect_open = 1
+	expect_seen = 0
+	if (expect == "") {
+		expect_fail("begin without a title")
+		expect_open = 0
+	}
+	next
+}
+
+/uptr-expect: end$/ {
+	if (!expect_open)
+		expect_fail("end without a begin")
+	else if (!expect_seen)
+		expect_fail("expected report not seen: \"" expect "\"")
+	expect_open = 0
+	next
+}
+
+# A line of the expected report: shown, not counted.
+expect_open && ($0 ~ bad || $0 ~ oom) && $0 !~ benign &&
+(index($0, expect) || (expect ~ oom && $0 ~ oom) ||
+ (expect_seen && expect ~ /KASAN:/ && index($0, kasan_follow))) {
+	if (index($0, expect))
+		expect_seen = 1
+	show("[expected] " $0)
+	next
+}
+
+($0 ~ bad || $0 ~ oom) && $0 !~ benign {
 	if (after == 0) {
 		if (printed > 0)
 			show("--")
@@ -70,4 +134,8 @@ after > 0 {
 
 { prev[nprev % 3] = $0; nprev++ }
 
-END { print "@reports " reports }
+END {
+	if (expect_open)
+		expect_fail("window of \"" expect "\" never closed")
+	print "@reports " reports
+}
