@@ -6,6 +6,7 @@
 #                        (building that kernel first when needed)
 #   make KDIR=<tree>     build the modules against any prepared 6.12 tree
 #   make check [T=pat]   quality gates + boot the test kernel + run tests
+#                        (FLAVOUR=kcsan: on the KCSAN kernel instead)
 #   make run [ARGS=...]  the main job, the benchmark (tools/run.sh --help;
 #                        e.g. ARGS=--full, ARGS="--only register")
 #   make kernel          build/update the test kernel (FLAVOUR=debug|release)
@@ -31,7 +32,7 @@ modules: $(need_kernel)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 check:
-	@tools/check.sh $(if $(T),--filter '$(T)')
+	@tools/check.sh --flavour $(FLAVOUR) $(if $(T),--filter '$(T)')
 
 run:
 	@tools/run.sh $(ARGS)
