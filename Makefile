@@ -7,6 +7,8 @@
 #   make KDIR=<tree>     build the modules against any prepared 6.12 tree
 #   make check [T=pat]   quality gates + boot the test kernel + run tests
 #                        (FLAVOUR=kcsan: on the KCSAN kernel instead)
+#   make coverage [T=pat]  gcov line/function coverage of mm/ and drm/ over
+#                        the manifest (tools/coverage.sh; out/coverage/)
 #   make run [ARGS=...]  the main job, the benchmark (tools/run.sh --help;
 #                        e.g. ARGS=--full, ARGS="--only register")
 #   make kernel          build/update the test kernel (FLAVOUR=debug|release)
@@ -21,7 +23,7 @@ KDIR := $(shell $(KERNEL_SH) $(FLAVOUR) --print-dir)
 need_kernel := kernel
 endif
 
-.PHONY: all modules kernel check run nodevpriv clean
+.PHONY: all modules kernel check coverage run nodevpriv clean
 
 all: modules
 
@@ -33,6 +35,9 @@ modules: $(need_kernel)
 
 check:
 	@tools/check.sh --flavour $(FLAVOUR) $(if $(T),--filter '$(T)')
+
+coverage:
+	@tools/coverage.sh $(if $(T),--filter '$(T)')
 
 run:
 	@tools/run.sh $(ARGS)

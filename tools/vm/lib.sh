@@ -15,7 +15,7 @@ die() { printf '[%s] error: %s\n' "${log_tag:-vm}" "$*" >&2; exit 1; }
 # that is already on PATH needs no package) or "/path:package".
 uptr_host_deps=(
 	gcc:gcc make:make bc:bc flex:flex bison:bison perl:perl
-	rsync:rsync xz:xz-utils sparse:sparse
+	rsync:rsync xz:xz-utils sparse:sparse lcov:lcov
 	qemu-system-x86_64:qemu-system-x86
 	/bin/busybox:busybox-static
 	/usr/include/libelf.h:libelf-dev
