@@ -6,8 +6,11 @@
 #                        (building that kernel first when needed)
 #   make KDIR=<tree>     build the modules against any prepared 6.12 tree
 #   make check [T=pat]   quality gates + boot the test kernel + run tests
+#                        (FLAVOUR=kcsan: on the KCSAN kernel instead)
 #   make soak [DURATION=s] the fuzzer on the debug guest for DURATION
 #                        seconds (default 1800) across seeds (tools/soak.sh)
+#   make coverage [T=pat]  gcov line/function coverage of mm/ and drm/ over
+#                        the manifest (tools/coverage.sh; out/coverage/)
 #   make run [ARGS=...]  the main job, the benchmark (tools/run.sh --help;
 #                        e.g. ARGS=--full, ARGS="--only register")
 #   make kernel          build/update the test kernel (FLAVOUR=debug|release)
@@ -22,7 +25,7 @@ KDIR := $(shell $(KERNEL_SH) $(FLAVOUR) --print-dir)
 need_kernel := kernel
 endif
 
-.PHONY: all modules kernel check soak run nodevpriv clean
+.PHONY: all modules kernel check coverage soak run nodevpriv clean
 
 all: modules
 
@@ -33,7 +36,10 @@ modules: $(need_kernel)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 check:
-	@tools/check.sh $(if $(T),--filter '$(T)')
+	@tools/check.sh --flavour $(FLAVOUR) $(if $(T),--filter '$(T)')
+
+coverage:
+	@tools/coverage.sh $(if $(T),--filter '$(T)')
 
 soak:
 	@tools/soak.sh $(if $(DURATION),--duration $(DURATION)) $(SOAK_ARGS)

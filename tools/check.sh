@@ -4,7 +4,14 @@
 # make check [T=PATTERN]: quality gates, then the debug test kernel under
 # QEMU running selftests/tests.list, then the runner's own self-tests.
 #
-#   tools/check.sh [--filter PATTERN]
+#   tools/check.sh [--filter PATTERN] [--flavour debug|kcsan]
+#
+# --flavour kcsan (make check FLAVOUR=kcsan): the same gates and manifest
+# on the KCSAN kernel (tools/kconfig/kcsan.config: KCSAN instead of KASAN,
+# no kmemleak), with our modules built for it in out/modules-kcsan; any
+# "BUG: KCSAN: data-race" in the kernel log fails the run.  No release
+# guest and no runner self-tests in that flavour (they need kmemleak or
+# test nothing KCSAN adds).
 #
 # One line per test: PASS NAME, FAIL NAME (why), SKIP NAME (why),
 # XFAIL NAME (why; docs/...) for tools/vm/xfail.list entries (counted as
@@ -54,14 +61,19 @@ set -euo pipefail
 log_tag=check
 . "$(dirname "$0")/vm/lib.sh"
 
-filter=''
+filter='' flavour=debug
 while [ $# -gt 0 ]; do
 	case $1 in
 	--filter) filter=$2; shift 2 ;;
+	--flavour) flavour=$2; shift 2 ;;
 	-h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) die "unknown argument '$1' (tools/check.sh [--filter PATTERN])" ;;
+	*) die "unknown argument '$1' (tools/check.sh [--filter PATTERN] [--flavour F])" ;;
 	esac
 done
+case $flavour in
+debug | kcsan) ;;
+*) die "--flavour: debug or kcsan, not '$flavour'" ;;
+esac
 t0=$(date +%s)
 cd "$UPTR_ROOT"
 mkdir -p "$UPTR_OUT"
@@ -111,8 +123,8 @@ project_files() {	# DIR... -> C/H files under them
 }
 has_modules() { [ -n "$(project_files mm drm)" ]; }
 
-# Source tree (extracted by kernel.sh when missing) and the debug tree.
-tree=$(tools/kernel.sh debug --print-dir)
+# Source tree (extracted by kernel.sh when missing) and the flavour's tree.
+tree=$(tools/kernel.sh "$flavour" --print-dir)
 src=$UPTR_SRC
 # The gates only read the tree: their logs are private to this run.  What
 # builds or boots takes the tree's lock first (see below).
@@ -210,6 +222,7 @@ for t in runner:reports-results runner:detects-warn runner:detects-leak \
 	 runner:detects-hang; do
 	selected $t && runner_tests=1
 done
+[ "$flavour" = debug ] || release_tests=0 runner_tests=0
 need_kernel=0
 if [ "$main_tests" != 0 ] || [ $runner_tests = 1 ] ||
    { has_modules && { selected gate:build-w1 || selected gate:sparse; }; }; then
@@ -219,9 +232,9 @@ fi
 kernel_ok=1
 if [ $need_kernel = 1 ]; then
 	lock_tree
-	log "kernel: tools/kernel.sh debug (incremental)"
+	log "kernel: tools/kernel.sh $flavour (incremental)"
 	# The build's progress lines go to our stderr (fd 3), the rest to the log.
-	if UPTR_PROGRESS_FD=3 tools/kernel.sh debug 3>&2 > "$logs/kernel.txt" 2>&1; then
+	if UPTR_PROGRESS_FD=3 tools/kernel.sh "$flavour" 3>&2 > "$logs/kernel.txt" 2>&1; then
 		report PASS build:kernel
 	else
 		report FAIL build:kernel "see $logs/kernel.txt"
@@ -294,18 +307,23 @@ guest_exit() {		# RC WHAT
 	esac
 }
 
+# The debug guest loads the modules built in the tree; another flavour's
+# are built in a copy of the sources, out/modules-FLAVOUR.
+mods=$UPTR_ROOT vmtag=check
+[ "$flavour" = debug ] || mods=$UPTR_OUT/modules-$flavour vmtag=$flavour
 if [ "$main_tests" != 0 ] && [ $kernel_ok = 1 ]; then
 	if has_modules; then
-		log "modules: make modules (W=1)"
-		if kbuild "$logs/modules.txt" "$UPTR_ROOT"; then
+		log "modules: make modules (W=1) in ${mods#"$UPTR_ROOT"/}"
+		[ "$mods" = "$UPTR_ROOT" ] || copy_module_sources "$mods"
+		if kbuild "$logs/modules.txt" "$mods"; then
 			report PASS build:modules
 		else
 			report FAIL build:modules "see $logs/modules.txt"
 			grep -iE 'error|warning' "$logs/modules.txt" | head -n 30 | indent
 		fi
 	fi
-	log "selftests: tools/vm/build-selftests.sh"
-	if tools/vm/build-selftests.sh debug > "$logs/selftests.txt" 2>&1; then
+	log "selftests: tools/vm/build-selftests.sh $flavour"
+	if tools/vm/build-selftests.sh "$flavour" > "$logs/selftests.txt" 2>&1; then
 		report PASS build:selftests
 	else
 		report FAIL build:selftests "see $logs/selftests.txt"
@@ -320,7 +338,8 @@ if [ "$main_tests" != 0 ] && [ $kernel_ok = 1 ]; then
 			head -n 20 "$logs/matrix.diff" | indent
 		fi
 	fi
-	guest_status < <(tools/vm/boot.sh --filter "$filter" --tag check 2>&1)
+	guest_status < <(tools/vm/boot.sh --filter "$filter" --flavour "$flavour" \
+		--modules "$mods" --tag "$vmtag" 2>&1)
 	rc=0
 	wait $! || rc=$?
 	guest_exit $rc tools/vm/boot.sh

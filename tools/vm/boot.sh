@@ -6,7 +6,7 @@
 #
 #   tools/vm/boot.sh [--manifest FILE] [--filter PATTERN] [--timeout SECONDS]
 #                    [--flavour debug|release] [--cpus N] [--modules DIR]
-#                    [--tag NAME] [--append ARGS]
+#                    [--tag NAME] [--append ARGS] [--gcov]
 #
 #   --manifest  test manifest, default selftests/tests.list
 #   --filter    select tests (see tools/vm/mkinitramfs.sh), default all
@@ -23,6 +23,10 @@
 #   --append    extra kernel command line
 #   --quick     scan for leaks only after the modules are unloaded, not also
 #               after the tests (implied by --filter)
+#   --gcov      at the end the guest sends the gcov data of the profiled
+#               modules (/sys/kernel/debug/gcov, kept after rmmod) as a
+#               base64 tar.gz on a third serial port: out/vm/NAME/gcov.txt
+#               (make coverage, tools/coverage.sh)
 #
 # UPTR_LEAK_SCAN=full|quick|off overrides the kmemleak scans: full (two
 # scans after the tests, two after the unload; the default), quick (as
@@ -40,7 +44,7 @@ die() { printf '[vm] error: %s\n' "$*" >&2; exit 2; }
 
 manifest=$UPTR_ROOT/selftests/tests.list
 filter='' timeout=${UPTR_VM_TIMEOUT:-4200} flavour=debug tag=check append=''
-boot_timeout=${UPTR_BOOT_TIMEOUT:-600} quick=0 cpus=2 modules=$UPTR_ROOT
+boot_timeout=${UPTR_BOOT_TIMEOUT:-600} quick=0 cpus=2 modules=$UPTR_ROOT gcov=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--manifest) manifest=$2; shift 2 ;;
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--tag) tag=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--quick) quick=1; shift ;;
+	--gcov) gcov=1; shift ;;
 	*) die "unknown argument '$1' (see the top of $0)" ;;
 	esac
 done
@@ -120,7 +125,16 @@ kvm) accel_args=(-accel kvm) ;;
 esac
 echo "$accel" > "$dir/accel"
 cmdline="console=ttyS0 panic=-1 rdinit=/init hugepages=32 movablecore=256M"
-cmdline+=" transparent_hugepage=madvise 8250.nr_uarts=2 kasan_multi_shot"
+cmdline+=" transparent_hugepage=madvise kasan_multi_shot"
+# ttyS0 the kernel log, ttyS1 the results, ttyS2 (--gcov) the gcov data.
+serials=(-serial "file:$dir/console.log" -serial "file:$dir/results.log")
+if [ $gcov = 1 ]; then
+	: > "$dir/gcov.txt"
+	serials+=(-serial "file:$dir/gcov.txt")
+	cmdline+=" 8250.nr_uarts=3 uptr_gcov=1"
+else
+	cmdline+=" 8250.nr_uarts=2"
+fi
 cmdline+=" mitigations=off"
 # TCG on a shared host may starve a vCPU for tens of seconds: detect soft
 # lockups, RCU stalls and hung tasks only past 2 minutes.
@@ -154,7 +168,7 @@ qemu-system-x86_64 "${accel_args[@]}" -m "${mem}M" \
 	-numa node,nodeid=1,memdev=mem1,cpus="$node1_cpus" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$kernel" -initrd "$dir/initramfs.cpio" -append "$cmdline" \
-	-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
+	"${serials[@]}" \
 	</dev/null >"$dir/qemu.log" 2>&1 &
 qpid=$!
 wpid=''

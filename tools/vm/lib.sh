@@ -15,7 +15,7 @@ die() { printf '[%s] error: %s\n' "${log_tag:-vm}" "$*" >&2; exit 1; }
 # that is already on PATH needs no package) or "/path:package".
 uptr_host_deps=(
 	gcc:gcc make:make bc:bc flex:flex bison:bison perl:perl
-	rsync:rsync xz:xz-utils sparse:sparse
+	rsync:rsync xz:xz-utils sparse:sparse lcov:lcov
 	qemu-system-x86_64:qemu-system-x86
 	/bin/busybox:busybox-static
 	/usr/include/libelf.h:libelf-dev
@@ -59,13 +59,16 @@ kernel_tree() {
 }
 
 # Mirror the module sources of the repo (no build products, no out/, .git,
-# tools/, docs/, results/) into DIR, for a build outside the tree.
+# tools/, docs/, results/, gcov files) into DIR, for a build outside the tree.
+# (Excluded files are also kept in DIR: make coverage's .gcno files stay
+# with the objects they belong to.)
 copy_module_sources() {	# DIR
 	mkdir -p "$1"
 	rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
 		--exclude=/docs/ --exclude=/results/ --exclude='*.o' --exclude='*.ko' \
 		--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
 		--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
+		--exclude='*.gcno' --exclude='*.gcda' \
 		--exclude='.tmp_*' "$UPTR_ROOT/" "$1/"
 }
 

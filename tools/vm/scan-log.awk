@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Scan the guest's kernel console (ttyS0) for reports that fail a run:
-# warnings, BUGs, KASAN, lockdep, kmemleak, oopses, panics, RCU stalls, hung
-# tasks, soft lockups, DMA-API errors.  kmemleak counts through the
+# warnings, BUGs, KASAN, KCSAN ("BUG: KCSAN: data-race in ..."), lockdep,
+# kmemleak, oopses, panics, RCU stalls, hung tasks, soft lockups, DMA-API
+# errors.  kmemleak counts through the
 # "unreferenced object" lines of the report that the guest's init dumps after
 # its second scan: the "N new suspected memory leaks" line of a first scan may
 # be a transient that the second scan no longer lists.  Prints every report with 3 lines
@@ -119,6 +120,11 @@ expect_open && ($0 ~ bad || $0 ~ oom) && $0 !~ benign &&
 	reports++
 	show($0)
 	after = 40
+	# A KCSAN report (two stacks, held locks with KCSAN_VERBOSE) ends at
+	# its closing "====" line.
+	kcsan = ($0 ~ /BUG: KCSAN:/)
+	if (kcsan)
+		after = 100
 	nprev = 0
 	next
 }
@@ -126,7 +132,8 @@ expect_open && ($0 ~ bad || $0 ~ oom) && $0 !~ benign &&
 after > 0 {
 	show($0)
 	after--
-	if ($0 ~ /---\[ end trace/ || $0 ~ /---\[ end Kernel panic/)
+	if ($0 ~ /---\[ end trace/ || $0 ~ /---\[ end Kernel panic/ ||
+	    (kcsan && $0 ~ /^(\[ *[0-9.]+\] )?====+$/))
 		after = 0
 	nprev = 0
 	next
