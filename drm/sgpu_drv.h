@@ -158,6 +158,7 @@ struct sgpu_device {
 	 * its fail-nth (0: its Nth fault point failed).  Atomic.
 	 */
 	atomic_t engine_fail_nth_left;
+	/**
 	 * @test_uaf_reads: test only (module parameter test_hooks, debugfs
 	 * file test_uaf_reads): that many engine reads of system memory are
 	 * pointed at a page just freed (sgpu_test_uaf_read()).  Atomic.
