@@ -1323,6 +1323,26 @@ TEST_F_TIMEOUT(fn, bo_create, 600)
 				     use_bo, teardown_release));
 }
 
+/*
+ * drm_gem_shmem_create() fails with -ENOSPC when shmem cannot allocate the
+ * BO's inode (new_inode() failing is -ENOSPC in shmem), found by the sweep
+ * above at whichever point that allocation was.  BO_CREATE documents
+ * -ENOMEM: fail the helper with -ENOSPC at its point, deterministically.
+ */
+TEST_F_TIMEOUT(fn, bo_create_enospc, 600)
+{
+	char val[32];
+
+	if (self->qfd < 0)
+		SKIP(return, "no sgpu device");
+	snprintf(val, sizeof(val), "%#lx", (unsigned long)-ENOSPC);
+	if (write_str(FF "sgpu_shmem_create/retval", val))
+		SKIP(return, "sgpu_shmem_create not in fail_function");
+	sweep(_metadata, self, &STEP("BO_CREATE(-ENOSPC)", mk_vm,
+				     call_bo_create, NULL, use_bo,
+				     teardown_release));
+}
+
 TEST_F_TIMEOUT(fn, bo_mmap_offset, 600)
 {
 	if (self->qfd < 0)
