@@ -125,8 +125,14 @@ int sgpu_bo_create_ioctl(struct drm_device *drm, void *data,
 		return -EINVAL;
 
 	shmem = sgpu_shmem_create(drm, args->size);
-	if (IS_ERR(shmem))
-		return PTR_ERR(shmem);
+	if (IS_ERR(shmem)) {
+		ret = PTR_ERR(shmem);
+		/*
+		 * shmem reports an inode it could not allocate as -ENOSPC
+		 * (and drm_mm a full fake-offset space): out of memory.
+		 */
+		return ret == -ENOSPC ? -ENOMEM : ret;
+	}
 	atomic64_inc(&to_sgpu(drm)->live[SGPU_DEV_LIVE_BOS]);
 
 	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
