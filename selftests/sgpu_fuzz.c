@@ -376,9 +376,9 @@ static void cpu_touch(char *p, size_t size, int prot, __u64 v)
 		__atomic_store_n((__u64 *)(p + i), v + i, __ATOMIC_RELAXED);
 }
 
-static void op_mmap(struct thr *t)
+static void mmap_slot(struct thr *t, int s)
 {
-	int s = rn(t, NSLOT), fd = -1, flags = MAP_FIXED;
+	int fd = -1, flags = MAP_FIXED;
 	struct region *r = &regs[t->id][s];
 	enum kind k = 1 + rn(t, R_NKIND - 1);
 	char *p = slot_addr(t->id, s);
@@ -428,6 +428,11 @@ static void op_mmap(struct thr *t)
 		close(fd);
 	cpu_touch(p, size, r->prot, rnd(t));
 	note_ret(t, 0);
+}
+
+static void op_mmap(struct thr *t)
+{
+	mmap_slot(t, rn(t, NSLOT));
 }
 
 static void op_munmap(struct thr *t)
@@ -1381,6 +1386,28 @@ static void op_data_check(struct thr *t)
 	__u32 *src, *dst, seed = rnd(t);
 	__u64 va = VA_CHECK + ((__u64)t->id << 28);
 
+	/* Set the stage when earlier operations left none. */
+	if (r->kind != R_NONE && r->prot == PROT_NONE) {	/* holed */
+		pthread_rwlock_wrlock(&reglock);
+		atomic_fetch_add(&r->epoch, 1);
+		reserve(slot_addr(t->id, s), SLOT);
+		r->kind = R_NONE;
+		r->gen++;
+		atomic_fetch_add(&r->epoch, 1);
+		pthread_rwlock_unlock(&reglock);
+	}
+	if (r->kind == R_NONE)
+		mmap_slot(t, s);
+	if (r->kind != R_NONE && r->prot == PROT_READ) {
+		pthread_rwlock_wrlock(&reglock);
+		if (!mprotect(slot_addr(t->id, s), r->size, PROT_READ | PROT_WRITE))
+			r->prot = PROT_READ | PROT_WRITE;
+		pthread_rwlock_unlock(&reglock);
+	}
+	if (vi < 0) {
+		op_vm_create(t);
+		vi = pick_vm(t);
+	}
 	if (vi < 0 || r->kind == R_NONE || r->kind == R_BOMAP ||
 	    r->prot != (PROT_READ | PROT_WRITE) || r->size < 2 * PAGE)
 		return;
