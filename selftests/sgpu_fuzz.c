@@ -140,7 +140,9 @@ struct thr {
 	int id;
 	__u64 rng;
 	unsigned long ops, max_ops;
-	int fd, ufd;
+	int fd, ufd;		/* shared with the partner thread (dup) */
+	int chkfd;		/* the data check's own file ... */
+	__u32 chkvm[2];		/* ... and its VMs, fence and fault mode */
 	struct vmrec vms[NVM];
 	struct borec bos[NBO];
 	struct maprec maps[NMAP];
@@ -1232,6 +1234,7 @@ static void op_reopen(struct thr *t)
 	if (chance(t, 50))
 		drop_bomaps(t);
 	close(t->fd);
+	close(t->chkfd);
 	memset(t->vms, 0, sizeof(t->vms));
 	memset(t->bos, 0, sizeof(t->bos));
 	memset(t->maps, 0, sizeof(t->maps));
@@ -1367,15 +1370,17 @@ static __u32 word(__u32 seed, size_t i)
 }
 
 /*
- * Two fresh userptr BOs (random backends) over the two halves of one of
- * this thread's regions, bound in one of its VMs at VAs of their own: CPU
+ * Two fresh userptr BOs (random backends) over the two halves of the
+ * thread's check slot, bound in a fence-mode or fault-mode VM of a file
+ * that only the check uses (so no stale handle of another operation can
+ * reach its BOs): CPU
  * writes a pattern into the first, the GPU copies it to the second, the
  * CPU must read it there; unless a lossy madvise or an unmap raced
  * (epoch), or a step failed with a documented errno.
  */
 static void op_data_check(struct thr *t)
 {
-	int s = CHECK_SLOT, vi = pick_vm(t), ret, k;
+	int s = CHECK_SLOT, mode = rn(t, 2), fd = t->chkfd, ret, k;
 	struct region *r = &regs[t->id][s];
 	__u32 h[2] = { }, vm;
 	struct drm_sgpu_cmd cmd = { .op = SGPU_CMD_COPY };
@@ -1404,14 +1409,10 @@ static void op_data_check(struct thr *t)
 			r->prot = PROT_READ | PROT_WRITE;
 		pthread_rwlock_unlock(&reglock);
 	}
-	if (vi < 0) {
-		op_vm_create(t);
-		vi = pick_vm(t);
-	}
-	if (vi < 0 || r->kind == R_NONE || r->kind == R_BOMAP ||
+	if (r->kind == R_NONE || r->kind == R_BOMAP ||
 	    r->prot != (PROT_READ | PROT_WRITE) || r->size < 2 * PAGE)
 		return;
-	vm = t->vms[vi].id;
+	vm = t->chkvm[mode];
 	half = (r->size / 2) & ~(PAGE - 1);
 	if (half > 65536)
 		half = 65536;
@@ -1425,7 +1426,7 @@ static void op_data_check(struct thr *t)
 		dst[i] = ~src[i];
 	}
 	note(t, "data check slot %d %s %zu vm %u mode %d", s, kind_name[r->kind],
-	     half, vm, t->vms[vi].mode);
+	     half, vm, mode);
 	for (k = 0; k < 2; k++) {
 		struct drm_sgpu_userptr_create c = {
 			.addr = (uintptr_t)(k ? dst : src), .size = half,
@@ -1436,12 +1437,12 @@ static void op_data_check(struct thr *t)
 			.range = half,
 		};
 
-		ret = check(t, I_USERPTR, ioc(t->fd, DRM_IOCTL_SGPU_USERPTR_CREATE, &c));
+		ret = check(t, I_USERPTR, ioc(fd, DRM_IOCTL_SGPU_USERPTR_CREATE, &c));
 		if (ret)
 			goto out;
 		h[k] = c.handle;
 		b.handle = c.handle;
-		ret = check(t, I_BIND, ioc(t->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+		ret = check(t, I_BIND, ioc(fd, DRM_IOCTL_SGPU_VM_BIND, &b));
 		if (ret)
 			goto out;
 	}
@@ -1449,12 +1450,12 @@ static void op_data_check(struct thr *t)
 	cmd.dst = va + half;
 	cmd.size = half;
 	e.vm_id = vm;
-	ret = check(t, I_EXEC, ioc(t->fd, DRM_IOCTL_SGPU_EXEC, &e));
+	ret = check(t, I_EXEC, ioc(fd, DRM_IOCTL_SGPU_EXEC, &e));
 	if (ret)
 		goto out;
 	w.vm_id = vm;
 	w.seqno = e.seqno;
-	ret = check(t, I_WAIT, ioc(t->fd, DRM_IOCTL_SGPU_WAIT, &w));
+	ret = check(t, I_WAIT, ioc(fd, DRM_IOCTL_SGPU_WAIT, &w));
 	if (ret)
 		goto out;
 	check(t, I_JOB_STATUS, w.status);
@@ -1481,13 +1482,13 @@ out:
 			.range = 2 * half,
 		};
 
-		ioc(t->fd, DRM_IOCTL_SGPU_VM_BIND, &b);
+		ioc(fd, DRM_IOCTL_SGPU_VM_BIND, &b);
 	}
 	for (k = 0; k < 2; k++) {
 		struct drm_gem_close c = { .handle = h[k] };
 
 		if (h[k])
-			ioc(t->fd, DRM_IOCTL_GEM_CLOSE, &c);
+			ioc(fd, DRM_IOCTL_GEM_CLOSE, &c);
 	}
 }
 
@@ -1623,6 +1624,7 @@ static void thread_teardown(struct thr *t)
 		}
 	drop_bomaps(t);
 	close(t->fd);
+	close(t->chkfd);
 	if (t->dmabuf >= 0)
 		close(t->dmabuf);
 	if (t->ufd >= 0)
@@ -1662,7 +1664,7 @@ static void worker(int idx, int gen)
 	struct thr *thr = calloc(o.threads, sizeof(*thr));
 	pthread_t tids[MAXTHR];
 	__u64 base = o.seed, x;
-	unsigned int i;
+	unsigned int i, k;
 	char *p;
 
 	/* Streams of nearby seeds, processes and threads must not overlap. */
@@ -1689,10 +1691,28 @@ static void worker(int idx, int gen)
 		t->rng = splitmix(&x);
 		t->max_ops = o.ops;
 		t->dmabuf = -1;
-		t->fd = sgpu_open();
-		t->ufd = open("/dev/uptr_test", O_RDWR | O_CLOEXEC);
+		/*
+		 * Threads 2k and 2k + 1 share their files (dup): VM ids, GEM
+		 * handles and uptr_test ranges of one are (stale) ids of the
+		 * other, so both race on the same objects.
+		 */
+		if (i & 1) {
+			t->fd = dup(thr[i - 1].fd);
+			t->ufd = thr[i - 1].ufd >= 0 ? dup(thr[i - 1].ufd) : -1;
+		} else {
+			t->fd = sgpu_open();
+			t->ufd = open("/dev/uptr_test", O_RDWR | O_CLOEXEC);
+		}
+		t->chkfd = sgpu_open();
 		t->tmpbuf = malloc(65536);
-		if (t->fd < 0 || !t->tmpbuf) {
+		for (k = 0; k < 2 && t->chkfd >= 0; k++) {
+			struct drm_sgpu_vm_create c = { .flags = k };
+
+			if (ioc(t->chkfd, DRM_IOCTL_SGPU_VM_CREATE, &c))
+				t->chkfd = -1;
+			t->chkvm[k] = c.vm_id;
+		}
+		if (t->fd < 0 || t->chkfd < 0 || !t->tmpbuf) {
 			printf("# process %d: cannot open the sgpu render node\n", idx);
 			exit(2);
 		}
