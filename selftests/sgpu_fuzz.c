@@ -1234,7 +1234,6 @@ static void op_reopen(struct thr *t)
 	if (chance(t, 50))
 		drop_bomaps(t);
 	close(t->fd);
-	close(t->chkfd);
 	memset(t->vms, 0, sizeof(t->vms));
 	memset(t->bos, 0, sizeof(t->bos));
 	memset(t->maps, 0, sizeof(t->maps));
