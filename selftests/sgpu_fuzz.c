@@ -1724,7 +1724,7 @@ static void worker(int idx, int gen)
 
 		while (now_ms() < t_end && !atomic_load(&sh->failed)) {
 			usleep(500000);
-			if (splitmix(&x) % 100 < 3) {
+			if (splitmix(&x) % 100 < 1) {
 				atomic_store(&sh->intended_exit[idx], 1);
 				atomic_fetch_add(&sh->exits, 1);
 				for (i = 0; i < o.threads; i++)
