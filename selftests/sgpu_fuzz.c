@@ -140,7 +140,9 @@ struct thr {
 	int id;
 	__u64 rng;
 	unsigned long ops, max_ops;
-	int fd, ufd;
+	int fd, ufd;		/* shared with the partner thread (dup) */
+	int chkfd;		/* the data check's own file ... */
+	__u32 chkvm[2];		/* ... and its VMs, fence and fault mode */
 	struct vmrec vms[NVM];
 	struct borec bos[NBO];
 	struct maprec maps[NMAP];
@@ -376,9 +378,9 @@ static void cpu_touch(char *p, size_t size, int prot, __u64 v)
 		__atomic_store_n((__u64 *)(p + i), v + i, __ATOMIC_RELAXED);
 }
 
-static void op_mmap(struct thr *t)
+static void mmap_slot(struct thr *t, int s)
 {
-	int s = rn(t, NSLOT), fd = -1, flags = MAP_FIXED;
+	int fd = -1, flags = MAP_FIXED;
 	struct region *r = &regs[t->id][s];
 	enum kind k = 1 + rn(t, R_NKIND - 1);
 	char *p = slot_addr(t->id, s);
@@ -428,6 +430,11 @@ static void op_mmap(struct thr *t)
 		close(fd);
 	cpu_touch(p, size, r->prot, rnd(t));
 	note_ret(t, 0);
+}
+
+static void op_mmap(struct thr *t)
+{
+	mmap_slot(t, rn(t, NSLOT));
 }
 
 static void op_munmap(struct thr *t)
@@ -1362,15 +1369,17 @@ static __u32 word(__u32 seed, size_t i)
 }
 
 /*
- * Two fresh userptr BOs (random backends) over the two halves of one of
- * this thread's regions, bound in one of its VMs at VAs of their own: CPU
+ * Two fresh userptr BOs (random backends) over the two halves of the
+ * thread's check slot, bound in a fence-mode or fault-mode VM of a file
+ * that only the check uses (so no stale handle of another operation can
+ * reach its BOs): CPU
  * writes a pattern into the first, the GPU copies it to the second, the
  * CPU must read it there; unless a lossy madvise or an unmap raced
  * (epoch), or a step failed with a documented errno.
  */
 static void op_data_check(struct thr *t)
 {
-	int s = CHECK_SLOT, vi = pick_vm(t), ret, k;
+	int s = CHECK_SLOT, mode = rn(t, 2), fd = t->chkfd, ret, k;
 	struct region *r = &regs[t->id][s];
 	__u32 h[2] = { }, vm;
 	struct drm_sgpu_cmd cmd = { .op = SGPU_CMD_COPY };
@@ -1381,10 +1390,28 @@ static void op_data_check(struct thr *t)
 	__u32 *src, *dst, seed = rnd(t);
 	__u64 va = VA_CHECK + ((__u64)t->id << 28);
 
-	if (vi < 0 || r->kind == R_NONE || r->kind == R_BOMAP ||
+	/* Set the stage when earlier operations left none. */
+	if (r->kind != R_NONE && r->prot == PROT_NONE) {	/* holed */
+		pthread_rwlock_wrlock(&reglock);
+		atomic_fetch_add(&r->epoch, 1);
+		reserve(slot_addr(t->id, s), SLOT);
+		r->kind = R_NONE;
+		r->gen++;
+		atomic_fetch_add(&r->epoch, 1);
+		pthread_rwlock_unlock(&reglock);
+	}
+	if (r->kind == R_NONE)
+		mmap_slot(t, s);
+	if (r->kind != R_NONE && r->prot == PROT_READ) {
+		pthread_rwlock_wrlock(&reglock);
+		if (!mprotect(slot_addr(t->id, s), r->size, PROT_READ | PROT_WRITE))
+			r->prot = PROT_READ | PROT_WRITE;
+		pthread_rwlock_unlock(&reglock);
+	}
+	if (r->kind == R_NONE || r->kind == R_BOMAP ||
 	    r->prot != (PROT_READ | PROT_WRITE) || r->size < 2 * PAGE)
 		return;
-	vm = t->vms[vi].id;
+	vm = t->chkvm[mode];
 	half = (r->size / 2) & ~(PAGE - 1);
 	if (half > 65536)
 		half = 65536;
@@ -1398,7 +1425,7 @@ static void op_data_check(struct thr *t)
 		dst[i] = ~src[i];
 	}
 	note(t, "data check slot %d %s %zu vm %u mode %d", s, kind_name[r->kind],
-	     half, vm, t->vms[vi].mode);
+	     half, vm, mode);
 	for (k = 0; k < 2; k++) {
 		struct drm_sgpu_userptr_create c = {
 			.addr = (uintptr_t)(k ? dst : src), .size = half,
@@ -1409,12 +1436,12 @@ static void op_data_check(struct thr *t)
 			.range = half,
 		};
 
-		ret = check(t, I_USERPTR, ioc(t->fd, DRM_IOCTL_SGPU_USERPTR_CREATE, &c));
+		ret = check(t, I_USERPTR, ioc(fd, DRM_IOCTL_SGPU_USERPTR_CREATE, &c));
 		if (ret)
 			goto out;
 		h[k] = c.handle;
 		b.handle = c.handle;
-		ret = check(t, I_BIND, ioc(t->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
+		ret = check(t, I_BIND, ioc(fd, DRM_IOCTL_SGPU_VM_BIND, &b));
 		if (ret)
 			goto out;
 	}
@@ -1422,12 +1449,12 @@ static void op_data_check(struct thr *t)
 	cmd.dst = va + half;
 	cmd.size = half;
 	e.vm_id = vm;
-	ret = check(t, I_EXEC, ioc(t->fd, DRM_IOCTL_SGPU_EXEC, &e));
+	ret = check(t, I_EXEC, ioc(fd, DRM_IOCTL_SGPU_EXEC, &e));
 	if (ret)
 		goto out;
 	w.vm_id = vm;
 	w.seqno = e.seqno;
-	ret = check(t, I_WAIT, ioc(t->fd, DRM_IOCTL_SGPU_WAIT, &w));
+	ret = check(t, I_WAIT, ioc(fd, DRM_IOCTL_SGPU_WAIT, &w));
 	if (ret)
 		goto out;
 	check(t, I_JOB_STATUS, w.status);
@@ -1454,13 +1481,13 @@ out:
 			.range = 2 * half,
 		};
 
-		ioc(t->fd, DRM_IOCTL_SGPU_VM_BIND, &b);
+		ioc(fd, DRM_IOCTL_SGPU_VM_BIND, &b);
 	}
 	for (k = 0; k < 2; k++) {
 		struct drm_gem_close c = { .handle = h[k] };
 
 		if (h[k])
-			ioc(t->fd, DRM_IOCTL_GEM_CLOSE, &c);
+			ioc(fd, DRM_IOCTL_GEM_CLOSE, &c);
 	}
 }
 
@@ -1470,8 +1497,11 @@ static void child_run(struct thr *t)
 {
 	unsigned int i, n = 1 + rn(t, 12);
 
+	/*
+	 * No time limit of its own (a loaded guest ran a dozen operations
+	 * for over 20 s): the parent kills it when it reaps it, or exits.
+	 */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(20);
 	in_child = true;
 	/* Only ioctls and writes: no locks the parent's threads may hold. */
 	o.verbose = false;
@@ -1593,6 +1623,7 @@ static void thread_teardown(struct thr *t)
 		}
 	drop_bomaps(t);
 	close(t->fd);
+	close(t->chkfd);
 	if (t->dmabuf >= 0)
 		close(t->dmabuf);
 	if (t->ufd >= 0)
@@ -1632,7 +1663,7 @@ static void worker(int idx, int gen)
 	struct thr *thr = calloc(o.threads, sizeof(*thr));
 	pthread_t tids[MAXTHR];
 	__u64 base = o.seed, x;
-	unsigned int i;
+	unsigned int i, k;
 	char *p;
 
 	/* Streams of nearby seeds, processes and threads must not overlap. */
@@ -1659,10 +1690,28 @@ static void worker(int idx, int gen)
 		t->rng = splitmix(&x);
 		t->max_ops = o.ops;
 		t->dmabuf = -1;
-		t->fd = sgpu_open();
-		t->ufd = open("/dev/uptr_test", O_RDWR | O_CLOEXEC);
+		/*
+		 * Threads 2k and 2k + 1 share their files (dup): VM ids, GEM
+		 * handles and uptr_test ranges of one are (stale) ids of the
+		 * other, so both race on the same objects.
+		 */
+		if (i & 1) {
+			t->fd = dup(thr[i - 1].fd);
+			t->ufd = thr[i - 1].ufd >= 0 ? dup(thr[i - 1].ufd) : -1;
+		} else {
+			t->fd = sgpu_open();
+			t->ufd = open("/dev/uptr_test", O_RDWR | O_CLOEXEC);
+		}
+		t->chkfd = sgpu_open();
 		t->tmpbuf = malloc(65536);
-		if (t->fd < 0 || !t->tmpbuf) {
+		for (k = 0; k < 2 && t->chkfd >= 0; k++) {
+			struct drm_sgpu_vm_create c = { .flags = k };
+
+			if (ioc(t->chkfd, DRM_IOCTL_SGPU_VM_CREATE, &c))
+				t->chkfd = -1;
+			t->chkvm[k] = c.vm_id;
+		}
+		if (t->fd < 0 || t->chkfd < 0 || !t->tmpbuf) {
 			printf("# process %d: cannot open the sgpu render node\n", idx);
 			exit(2);
 		}
@@ -1675,7 +1724,7 @@ static void worker(int idx, int gen)
 
 		while (now_ms() < t_end && !atomic_load(&sh->failed)) {
 			usleep(500000);
-			if (splitmix(&x) % 100 < 3) {
+			if (splitmix(&x) % 100 < 1) {
 				atomic_store(&sh->intended_exit[idx], 1);
 				atomic_fetch_add(&sh->exits, 1);
 				for (i = 0; i < o.threads; i++)
