@@ -1860,7 +1860,7 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 	close(p[0]);
 	if (swp >= 0)
 		swp = vmstat_event("pswpout") - swp;
-	TH_LOG("%d rounds of jobs, %ld page-outs, %lld pages swapped out; fault VM: %llu invalidations, %llu GPU faults",
+	TH_LOG("%d rounds, %ld page-outs, %lld swapped; fault VM: %llu invals, %llu GPU faults",
 	       rounds, res[0], swp,
 	       bo_q(self, 1, SGPU_BO_INVALIDATIONS) - s.inval[1],
 	       bo_q(self, 1, SGPU_BO_GPU_FAULTS) - s.faults[1]);

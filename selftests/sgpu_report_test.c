@@ -188,7 +188,7 @@ static int read_file(const char *path, char *buf, size_t size)
 /* Room left in the cgroup when the child queues its jobs. */
 #define HOG_ROOM	(4UL << 20)
 /* Userptrs and the shmem BO of each VM. */
-#define UP_SIZE		(1UL << 20)
+#define UP_SIZE		(1024UL * 1024)
 /* Seconds of copies queued in each VM: longer than the reaper's 2 s delay
  * plus its 10 retries 100 ms apart.
  */
@@ -452,7 +452,7 @@ TEST_F_TIMEOUT(oom, killed_in_memcg, 600)
 					   SGPU_VM_NONBLOCK_FAILED);
 			waits[i] = query(fd, SGPU_QUERY_VM, r.vm[i],
 					 SGPU_VM_NOTIFIER_WAITS);
-			TH_LOG("%s VM: %llu invalidations, %llu non-blocking refused, %llu notifier waits, %llu jobs failed",
+			TH_LOG("%s VM: %llu invals, %llu refused, %llu waits, %llu jobs failed",
 			       i ? "fault" : "fence",
 			       query(fd, SGPU_QUERY_VM, r.vm[i],
 				     SGPU_VM_INVALIDATIONS),
