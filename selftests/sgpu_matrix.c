@@ -1272,13 +1272,25 @@ TEST_F(matrix, madv_dontneed)
 TEST_F(matrix, madv_free)
 {
 	struct snap s;
+	long long lazy;
 
 	verify(_metadata, self);
 	snap_take(self, &s);
 	if (madvise_refused(_metadata, self, MADV_FREE,
 			    madv_free_errno(self->kind)))
 		return;
+	/*
+	 * MADV_FREE queues its folios in per-CPU batches, and a folio still
+	 * in another CPU's batch is not lazily freed yet: reclaim would swap
+	 * it out instead of discarding it.  Drain them all first.
+	 */
+	ASSERT_EQ(0, lru_drain_all(self->buf, self->size));
+	lazy = vmstat_event("pglazyfreed");
 	ASSERT_EQ(0, madvise(self->buf, self->size, MADV_PAGEOUT));
+	/* Reclaim discarded every lazily freed page (a PIN lost its pins). */
+	if (lazy >= 0)
+		EXPECT_LE(lazy + (long long)(self->size / PAGE),
+			  vmstat_event("pglazyfreed"));
 	gpu_sees_cpu(_metadata, self);
 	EXPECT_FALSE(check_pattern(self->buf, self->size, self->seed));
 	verify(_metadata, self);
@@ -1476,11 +1488,13 @@ TEST_F(matrix, compaction)
  */
 TEST_F(matrix, thp_split)
 {
+	long long split;
 	struct snap s;
 	int ret;
 
 	verify(_metadata, self);
 	snap_take(self, &s);
+	split = vmstat_event("thp_split_pmd");
 	ret = mprotect(self->buf + PAGE, PAGE, PROT_READ);
 	if (thp_split_errno(self->kind)) {
 		EXPECT_EQ(-1, ret);
@@ -1491,8 +1505,11 @@ TEST_F(matrix, thp_split)
 	}
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, mprotect(self->buf + PAGE, PAGE, backing_prot(self)));
-	if (self->kind == THP)
+	if (self->kind == THP) {
 		EXPECT_EQ(0, anon_huge_kb(self->buf));
+		if (split >= 0)
+			EXPECT_LE(split + 1, vmstat_event("thp_split_pmd"));
+	}
 	gpu_sees_cpu(_metadata, self);
 	verify(_metadata, self);
 	if (self->gpu_write)
@@ -1515,18 +1532,29 @@ static int collapse_errno(enum backing kind, __u32 backend)
 /* THP collapse (MADV_COLLAPSE) of a split THP. */
 TEST_F(matrix, thp_collapse)
 {
-	int ret, expect = collapse_errno(self->kind, self->backend);
+	int ret, tries, expect = collapse_errno(self->kind, self->backend);
+	long long alloc;
 	struct snap s;
 
 	verify(_metadata, self);
-	if (self->kind == THP) {
+	/*
+	 * Split the PMD mapping.  khugepaged may collapse the range again
+	 * while the jobs of verify() run, and MADV_COLLAPSE would then have
+	 * nothing to do: split again until it is still split once the BOs
+	 * are valid again.
+	 */
+	for (tries = 0; self->kind == THP && tries < 5; tries++) {
 		ASSERT_EQ(0, mprotect(self->buf + PAGE, PAGE, PROT_READ));
 		ASSERT_EQ(0, mprotect(self->buf + PAGE, PAGE,
 				      PROT_READ | PROT_WRITE));
 		ASSERT_EQ(0, anon_huge_kb(self->buf));
 		verify(_metadata, self);
+		if (!anon_huge_kb(self->buf))
+			break;
+		TH_LOG("khugepaged collapsed the split THP first, again");
 	}
 	snap_take(self, &s);
+	alloc = vmstat_event("thp_collapse_alloc");
 	ret = madvise(self->buf, self->size, MADV_COLLAPSE);
 	if (expect) {
 		EXPECT_EQ(-1, ret);
@@ -1534,6 +1562,9 @@ TEST_F(matrix, thp_collapse)
 	} else {
 		EXPECT_EQ(0, ret);
 		EXPECT_EQ(2048, anon_huge_kb(self->buf));
+		/* A new huge page, not the old one mapped again. */
+		if (alloc >= 0)
+			EXPECT_LE(alloc + 1, vmstat_event("thp_collapse_alloc"));
 	}
 	gpu_sees_cpu(_metadata, self);
 	verify(_metadata, self);
@@ -1725,21 +1756,32 @@ TEST_F(matrix, devmem)
  */
 TEST_F(matrix, pageout)
 {
+	unsigned long swapped;
 	struct snap s;
 	unsigned int i;
+	long long swp;
 
 	if (proc_field("/proc/meminfo", "SwapTotal") <= 0)
 		SKIP(return, "no swap");
 	verify(_metadata, self);
 	snap_take(self, &s);
+	swp = vmstat_event("pswpout");
 	if (madvise_refused(_metadata, self, MADV_PAGEOUT,
 			    pageout_errno(self->kind)))
 		return;
+	if (swp >= 0)
+		swp = vmstat_event("pswpout") - swp;
+	swapped = count_swapped(self->buf, self->size);
+	TH_LOG("MADV_PAGEOUT: %lld pages swapped out, %lu of the range",
+	       swp, swapped);
 	if (pageout_keeps_pins(self->kind, self->backend)) {
-		EXPECT_EQ(0, count_swapped(self->buf, self->size));
+		EXPECT_EQ(0, swapped);
 		expect_untouched(_metadata, self, &s);
 	} else if (self->b->anon) {
-		EXPECT_LT(0, count_swapped(self->buf, self->size));
+		EXPECT_LT(0, swapped);
+		/* Written to swap, not only unmapped. */
+		if (swp >= 0)
+			EXPECT_LE((long long)swapped, swp);
 	}
 	for (i = 0; i < NR_VMS; i++) {
 		memset(self->g[i].scratch, 0, self->size);
@@ -1771,11 +1813,13 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 	int status, rounds = 0, p[2];
 	pid_t parent = getpid(), pid;
 	struct snap s;
+	long long swp;
 
 	if (proc_field("/proc/meminfo", "SwapTotal") <= 0)
 		SKIP(return, "no swap");
 	verify(_metadata, self);
 	snap_take(self, &s);
+	swp = vmstat_event("pswpout");
 	ASSERT_EQ(0, pipe(p));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1814,8 +1858,10 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 	EXPECT_EQ(0, status);
 	ASSERT_EQ(sizeof(res), read(p[0], res, sizeof(res)));
 	close(p[0]);
-	TH_LOG("%d rounds of jobs, %ld page-outs; fault VM: %llu invalidations, %llu GPU faults",
-	       rounds, res[0],
+	if (swp >= 0)
+		swp = vmstat_event("pswpout") - swp;
+	TH_LOG("%d rounds, %ld page-outs, %lld swapped; fault VM: %llu invals, %llu GPU faults",
+	       rounds, res[0], swp,
 	       bo_q(self, 1, SGPU_BO_INVALIDATIONS) - s.inval[1],
 	       bo_q(self, 1, SGPU_BO_GPU_FAULTS) - s.faults[1]);
 	if (expect) {
@@ -1824,6 +1870,9 @@ TEST_F_TIMEOUT(matrix, pressure, 120)
 	} else {
 		EXPECT_LT(0, res[0]);
 	}
+	/* FAULT anonymous memory really went to swap under the jobs. */
+	if (self->b->anon && !is_pin(self->backend) && swp >= 0)
+		EXPECT_LT(0, swp);
 	gpu_sees_cpu(_metadata, self);
 	verify(_metadata, self);
 	if (self->b->anon && !is_pin(self->backend))

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define TWOMEG		(2UL << 20)
@@ -38,6 +39,30 @@ static inline long vmpin_kb(void)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/*
+ * A /proc/vmstat event counter (pglazyfreed, pswpout, thp_split_pmd...), -1
+ * if the kernel has none (CONFIG_VM_EVENT_COUNTERS off).  The counters are
+ * global and summed from per-CPU counts when read: a test compares the
+ * deltas around one step of its own, in a guest where nothing else runs.
+ */
+static inline long long vmstat_event(const char *name)
+{
+	char line[160], key[64];
+	long long v, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &v) == 2 &&
+		    !strcmp(key, name)) {
+			ret = v;
+			break;
+		}
+	fclose(f);
+	return ret;
 }
 
 #endif /* UPTR_SELFTEST_H */
