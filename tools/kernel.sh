@@ -147,7 +147,7 @@ build_progress() {
 		fi
 		line+=", $(fmt_dur "$el") elapsed"
 		if [ "$want" -gt 0 ] && [ "$n" -ge "$want" ]; then
-			line+=", linking"
+			line+=", finishing (link, modules)"
 		elif [ "$want" -gt 0 ] && [ "$n" -gt "$n0" ] && [ "$el" -ge 10 ]; then
 			# objects per second so far (x1000), in this build
 			rate=$(( (n - n0) * 1000 / el ))

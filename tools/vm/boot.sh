@@ -217,7 +217,8 @@ boot_ms='' first_ms='' guest_boot='' incomplete=0
 while IFS= read -r line; do
 	case $line in
 	"@boot "*)
-		date +%s > "$dir/booted"
+		# Whole or absent: the watchdog must never read an empty file.
+		date +%s > "$dir/booted.tmp" && mv "$dir/booted.tmp" "$dir/booted"
 		boot_ms=$(ms_since_start)
 		guest_boot=${line#@boot }
 		log "guest userspace up after $(secs "$boot_ms")s (kernel uptime ${guest_boot}s)" ;;
@@ -227,7 +228,7 @@ while IFS= read -r line; do
 	"@took "*)
 		read -r _ secs ttype tname <<< "$line"
 		log "$ttype $tname took ${secs}s" ;;
-	"@done "*) date +%s > "$dir/done" ;;
+	"@done "*) date +%s > "$dir/done.tmp" && mv "$dir/done.tmp" "$dir/done" ;;
 	"@incomplete") incomplete=1 ;;
 	*) report ;;
 	esac
