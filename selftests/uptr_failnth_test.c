@@ -1177,8 +1177,9 @@ FIXTURE_TEARDOWN(fn)
 static void sweep(struct __test_metadata *_metadata, struct _test_data_fn *self,
 		  const struct step *st)
 {
-	struct state pre;
 	unsigned int n, failed = 0, skip;
+	long long t0 = now_ms();
+	struct state pre;
 	bool fired;
 	int ret;
 
@@ -1266,8 +1267,8 @@ static void sweep(struct __test_metadata *_metadata, struct _test_data_fn *self,
 	}
 	ASSERT_LE(n, MAX_POINTS);
 	/* TAP comment, parsed by the issue note. */
-	printf("# %s: %u points (%u failed the call, %u absorbed)\n",
-	       st->name, n - 1, failed, n - 1 - failed);
+	printf("# %s: %u points (%u failed the call, %u absorbed), %lld ms\n",
+	       st->name, n - 1, failed, n - 1 - failed, now_ms() - t0);
 	fflush(stdout);
 }
 
@@ -1578,6 +1579,7 @@ static void sweep_engine(struct __test_metadata *_metadata,
 {
 	unsigned int n, in_job = 0, absorbed = 0;
 	char arm[128], left[140], val[16];
+	long long t0 = now_ms();
 	struct drm_sgpu_wait w;
 	long rest;
 	int ret, i;
@@ -1624,8 +1626,8 @@ static void sweep_engine(struct __test_metadata *_metadata,
 		ASSERT_STATE(&self->base, 0, what);
 	}
 	ASSERT_LE(n, MAX_POINTS);
-	printf("# %s: %u points (%u failed the job, %u absorbed)\n",
-	       what, n - 1, in_job, absorbed);
+	printf("# %s: %u points (%u failed the job, %u absorbed), %lld ms\n",
+	       what, n - 1, in_job, absorbed, now_ms() - t0);
 	fflush(stdout);
 }
 
