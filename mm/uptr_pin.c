@@ -124,10 +124,29 @@ static long uptr_pin_run(struct uptr_range *range, unsigned long addr,
 }
 
 /*
+ * Is a large folio mapped only as a whole, so that GUP returned the pages
+ * of each aligned block of it in order?  A hugetlb folio always is (6.12
+ * maps no part of one), and so is a THP whose only mapping is one PMD.  A
+ * PTE-mapped THP may map other pages between its own (after a partial
+ * mremap() or MAP_FIXED), so its pages are compared one by one.  The
+ * mapcounts are read without a lock: a change of the mapping after the
+ * pin bumps the notifier sequence, and the commit then throws the batch
+ * away.
+ */
+static bool uptr_pin_mapped_whole(struct folio *folio)
+{
+	if (folio_test_hugetlb(folio))
+		return true;
+	return folio_entire_mapcount(folio) == 1 &&
+	       folio_large_mapcount(folio) == 1;
+}
+
+/*
  * Cut the pages [@i, @i + @n) of a batch, just pinned for one permission,
  * into blocks: the largest naturally aligned runs (in the user address
  * space and in the folio) of consecutive pages of one folio.  Per page this
- * costs one compare inside large folios and one folio lookup per 4K page.
+ * costs one folio lookup per 4K page, and one compare inside a large folio
+ * that is not mapped as a whole.
  */
 static void uptr_pin_blocks(struct uptr_range *range, struct uptr_batch *batch,
 			    unsigned long i, unsigned long n, u8 flags)
@@ -150,12 +169,14 @@ static void uptr_pin_blocks(struct uptr_range *range, struct uptr_batch *batch,
 				     idx ? __ffs(idx) : BITS_PER_LONG,
 				     vpfn ? __ffs(vpfn) : BITS_PER_LONG);
 			order = min_t(unsigned int, order, ilog2(end - j));
-			for (k = 1; k < 1UL << order; k++)
-				if (pages[j + k] != nth_page(page, k))
-					break;
-			/* A PTE-mapped folio may map other pages in between. */
-			if (k < 1UL << order)
-				order = ilog2(k);
+			if (order && !uptr_pin_mapped_whole(folio)) {
+				/* Other pages may be mapped in between. */
+				for (k = 1; k < 1UL << order; k++)
+					if (pages[j + k] != nth_page(page, k))
+						break;
+				if (k < 1UL << order)
+					order = ilog2(k);
+			}
 		}
 		uptr_batch_add(batch, j, order, page, flags);
 	}
