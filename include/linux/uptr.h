@@ -89,7 +89,7 @@ enum uptr_backend {
  * (naturally aligned chunks), so that what one call allocates is bounded.
  * At least the FAULT window of a domain.
  */
-#define UPTR_POPULATE_CHUNK		SZ_8M
+#define UPTR_POPULATE_CHUNK		SZ_2M
 
 /* Range flags for uptr_range_init(). */
 #define UPTR_RANGE_READ_ONLY		BIT(0)	/* device never writes */
