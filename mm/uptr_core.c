@@ -536,81 +536,72 @@ void uptr_range_fini(struct uptr_range *range)
 EXPORT_SYMBOL_GPL(uptr_range_fini);
 
 /*
- * Arrays for @npages pages, at most a chunk (UPTR_POPULATE_CHUNK): small,
- * but sized by the user, so charged to the caller's memory cgroup.
+ * The scratch arrays of one populate call of @npages pages, sized for at
+ * most one chunk: bounded, but sized by the user, so charged to the
+ * caller's memory cgroup.  The blocks and PFNs are not zeroed: blocks are
+ * written before they are read, and hmm_range_fault() writes every PFN of
+ * the span it walked successfully.
  */
-int uptr_batch_alloc(struct uptr_batch *batch, unsigned long start,
+int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
 		     unsigned long npages)
 {
+	unsigned long n = min(npages, UPTR_CHUNK_PAGES);
 	const gfp_t gfp = GFP_KERNEL_ACCOUNT;
 
-	if (WARN_ON_ONCE(npages > UPTR_POPULATE_CHUNK >> PAGE_SHIFT))
-		return -E2BIG;
 	memset(batch, 0, sizeof(*batch));
-	batch->start = start;
-	batch->npages = npages;
-	batch->pages = kvcalloc(npages, sizeof(*batch->pages), gfp);
-	batch->order = kvcalloc(npages, sizeof(*batch->order), gfp);
-	batch->writable = bitmap_zalloc(npages, gfp);
-	batch->entries = kvcalloc(npages, sizeof(*batch->entries), gfp);
-	if (!batch->pages || !batch->order || !batch->writable ||
-	    !batch->entries) {
-		uptr_batch_free(batch);
-		return -ENOMEM;
+	batch->max_pages = n;
+	batch->blocks = kvmalloc_array(n, sizeof(*batch->blocks), gfp);
+	if (!batch->blocks)
+		goto err_free;
+	if (range->backend == UPTR_BACKEND_FAULT) {
+		batch->pfns = kvmalloc_array(n, sizeof(*batch->pfns), gfp);
+		if (!batch->pfns)
+			goto err_free;
+	} else {
+		batch->pages = kvmalloc_array(n, sizeof(*batch->pages), gfp);
+		batch->pinned = bitmap_zalloc(n, gfp);
+		if (!batch->pages || !batch->pinned)
+			goto err_free;
 	}
 	return 0;
+
+err_free:
+	uptr_batch_free(batch);
+	return -ENOMEM;
 }
 ALLOW_ERROR_INJECTION(uptr_batch_alloc, ERRNO);
 
-void uptr_batch_free(struct uptr_batch *batch)
+/* Start a chunk of @npages pages at @start with an empty block list. */
+void uptr_batch_reset(struct uptr_batch *batch, unsigned long start,
+		      unsigned long npages)
 {
-	kvfree(batch->entries);
-	bitmap_free(batch->writable);
-	kvfree(batch->order);
-	kvfree(batch->pages);
+	WARN_ON_ONCE(npages > batch->max_pages);
+	batch->start = start;
+	batch->npages = npages;
+	batch->nblocks = 0;
+	batch->ninstalled = 0;
+	batch->map_in_commit = false;
+	if (batch->pinned)
+		bitmap_zero(batch->pinned, npages);
 }
 
-/*
- * Largest order at which the pages at batch index @i form one naturally
- * aligned block that the device can map as one: consecutive pages of one
- * folio, VA aligned, inside the batch, with one write permission and no
- * entry of the range already valid.
- */
-static unsigned int uptr_block_order(struct uptr_range *range,
-				     struct uptr_batch *batch, unsigned long i)
+void uptr_batch_free(struct uptr_batch *batch)
 {
-	unsigned int order = batch->order[i];
-	unsigned long n, j, va, first;
-	bool w;
-
-	if (!order)
-		return 0;
-	n = 1UL << order;
-	va = batch->start + (i << PAGE_SHIFT);
-	if (!IS_ALIGNED(va, PAGE_SIZE << order) || i + n > batch->npages)
-		return 0;
-	first = uptr_index(range, va);
-	w = test_bit(i, batch->writable);
-	for (j = 0; j < n; j++) {
-		if (batch->pages[i + j] != nth_page(batch->pages[i], j) ||
-		    test_bit(i + j, batch->writable) != w ||
-		    (READ_ONCE(range->entries[first + j]) & UPTR_ENTRY_VALID))
-			return 0;
-	}
-	return order;
+	bitmap_free(batch->pinned);
+	kvfree(batch->pages);
+	kvfree(batch->pfns);
+	kvfree(batch->blocks);
 }
 
 /**
- * uptr_batch_map() - build entries for the collected pages of a batch
+ * uptr_batch_map() - DMA-map the blocks of a batch
  * @range: the range
- * @batch: pages collected by a backend
+ * @batch: blocks collected by a backend
  *
- * DMA-maps each block of the batch (device-private pages are not mapped:
- * their entry holds the physical address and %UPTR_ENTRY_DEVICE_PRIVATE).
- * Pages whose entry is already valid in the range get no new entry (a
- * populate that needs write access revoked read-only entries first, see
- * uptr_revoke_read_only()).  This uses the pages' struct page: they must be
- * held by a reference (PIN), or the domain lock must be held after a
+ * One DMA mapping per block, of its 2^order pages (device-private pages
+ * are not mapped: their address is the physical one, with
+ * %UPTR_ENTRY_DEVICE_PRIVATE).  This uses the pages' struct page: they must
+ * be held by a reference (PIN), or the domain lock must be held after a
  * successful sequence check (FAULT, from uptr_batch_commit()).
  *
  * Context: Process context, range populate_lock held; maybe the domain
@@ -620,53 +611,39 @@ static unsigned int uptr_block_order(struct uptr_range *range,
 int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 {
 	struct device *dev = range->domain->dev;
-	unsigned long i = 0, j, n, first;
-	unsigned int order;
-	struct page *page;
-	uptr_entry_t e, old;
+	struct uptr_block *b, *end = batch->blocks + batch->nblocks;
+	long mapped = 0;
 	u64 addr;
 
-	while (i < batch->npages) {
-		page = batch->pages[i];
-		first = uptr_index(range, batch->start + (i << PAGE_SHIFT));
-		old = READ_ONCE(range->entries[first]);
-		if (!page || (old & UPTR_ENTRY_VALID)) {
-			i++;
-			continue;
-		}
-
-		order = uptr_block_order(range, batch, i);
-		n = 1UL << order;
-		e = UPTR_ENTRY_VALID | FIELD_PREP(UPTR_ENTRY_ORDER_MASK, order);
-		if (test_bit(i, batch->writable))
-			e |= UPTR_ENTRY_WRITE;
-
-		if (is_device_private_page(page)) {
-			addr = PFN_PHYS(page_to_pfn(page));
-			e |= UPTR_ENTRY_DEVICE_PRIVATE;
+	for (b = batch->blocks; b < end; b++) {
+		if (range->backend == UPTR_BACKEND_FAULT &&
+		    is_device_private_page(b->page)) {
+			b->addr = PFN_PHYS(page_to_pfn(b->page));
+			b->flags |= UPTR_ENTRY_DEVICE_PRIVATE;
 		} else if (dev) {
-			addr = uptr_dma_map_page(dev, page, 0,
-						 PAGE_SIZE << order,
-						 uptr_dma_dir(e),
+			addr = uptr_dma_map_page(dev, b->page, 0,
+						 PAGE_SIZE << b->order,
+						 uptr_dma_dir(b->flags),
 						 UPTR_DMA_ATTRS);
 			if (dma_mapping_error(dev, addr)) {
+				uptr_stat_add(range->domain,
+					      UPTR_STAT_DMA_MAPPED, mapped);
 				uptr_batch_unmap(range, batch);
 				return -ENOMEM;
 			}
-			uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, 1);
+			b->addr = addr;
+			b->flags |= UPTR_BLOCK_MAPPED;
+			mapped++;
 		} else {
-			addr = page_to_phys(page);
+			b->addr = page_to_phys(b->page);
 		}
-
-		for (j = 0; j < n; j++)
-			batch->entries[i + j] = e | (addr + (j << PAGE_SHIFT));
-		i += n;
 	}
+	uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, mapped);
 	return 0;
 }
 
 /**
- * uptr_batch_unmap() - undo uptr_batch_map() for a batch not committed
+ * uptr_batch_unmap() - undo uptr_batch_map() for the blocks not installed
  * @range: the range
  * @batch: the batch
  *
@@ -675,25 +652,19 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 {
 	struct device *dev = range->domain->dev;
-	unsigned long i = 0;
-	uptr_entry_t e;
+	struct uptr_block *b, *end = batch->blocks + batch->nblocks;
+	long unmapped = 0;
 
-	while (i < batch->npages) {
-		e = batch->entries[i];
-		if (!(e & UPTR_ENTRY_VALID)) {
-			i++;
+	for (b = batch->blocks; b < end; b++) {
+		if ((b->flags & (UPTR_BLOCK_MAPPED | UPTR_BLOCK_INSTALLED)) !=
+		    UPTR_BLOCK_MAPPED)
 			continue;
-		}
-		if (dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE)) {
-			dma_unmap_page_attrs(dev, uptr_entry_addr(e),
-					     PAGE_SIZE << uptr_entry_order(e),
-					     uptr_dma_dir(e), UPTR_DMA_ATTRS);
-			uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, -1);
-		}
-		memset(&batch->entries[i], 0,
-		       sizeof(*batch->entries) << uptr_entry_order(e));
-		i += 1UL << uptr_entry_order(e);
+		dma_unmap_page_attrs(dev, b->addr, PAGE_SIZE << b->order,
+				     uptr_dma_dir(b->flags), UPTR_DMA_ATTRS);
+		b->flags &= ~UPTR_BLOCK_MAPPED;
+		unmapped++;
 	}
+	uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, -unmapped);
 }
 
 /**
@@ -702,28 +673,34 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
  * @batch: the batch, mapped by uptr_batch_map(), or with
  *	@batch->map_in_commit set, only collected
  *
- * Takes the domain lock and installs the batch's entries unless an
- * invalidation ran since @batch->seq was read.  A batch of pages held by no
- * reference (@batch->map_in_commit) is DMA-mapped here, under the lock and
- * after that check, when the pages are known to be still mapped by the CPU.
+ * Takes the domain lock and installs the batch's blocks unless an
+ * invalidation ran since @batch->seq was read: each block's entries are
+ * written from its one address, and the page of its first entry is kept
+ * (but for a read-only FAULT range, see &uptr_range.pages).  A batch of pages
+ * held by no reference (@batch->map_in_commit) is DMA-mapped here, under
+ * the lock and after that check, when the pages are known to be still
+ * mapped by the CPU.
  *
  * Only a commit makes entries valid and commits of a range are serialised
  * by its populate_lock, so no block of the batch can be valid in the range
- * already (uptr_batch_map() built no entry for those).  Should one be, it
- * is not overwritten: like any block not installed, it is released here.
+ * already: backends collect only where entries are not valid.  Should one
+ * be, it is not overwritten: like any block not installed, it is released
+ * here.
  *
  * Context: Process context, range populate_lock held, domain lock not held.
- * Return: 0: the range owns the installed pages (PIN: their pins) and DMA
- * mappings, and everything else of the batch was released.  -EAGAIN when
- * the batch raced with an invalidation, or -ENOMEM when a DMA mapping made
- * here failed: the caller still owns, and must release, what it collected
- * and mapped.
+ * Return: 0: the range owns the installed blocks (PIN: their pins) and DMA
+ * mappings, and the other blocks were unmapped (PIN: the caller releases
+ * the pins not installed, see &uptr_batch.ninstalled).  -EAGAIN when the batch raced with an
+ * invalidation, or -ENOMEM when a DMA mapping made here failed: the caller
+ * still owns, and must release, what it collected and mapped.
  */
 int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 {
 	struct uptr_domain *domain = range->domain;
-	unsigned long i, j, n, idx, added = 0, wadded = 0;
-	uptr_entry_t e;
+	struct uptr_block *b, *end = batch->blocks + batch->nblocks;
+	unsigned long j, n, idx, added = 0, wadded = 0, installed = 0;
+	uptr_entry_t e, *entries;
+	bool check;
 	int err;
 
 	lockdep_assert_held(&range->populate_lock);
@@ -744,22 +721,23 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 			return err;
 		}
 	}
-	for (i = 0; i < batch->npages; i += n) {
-		e = batch->entries[i];
-		n = e ? 1UL << uptr_entry_order(e) : 1;
-		if (!e)
+	/* Nothing valid in the range: nothing to check per block. */
+	check = range->nvalid;
+	for (b = batch->blocks; b < end; b++) {
+		n = 1UL << b->order;
+		idx = uptr_index(range, batch->start) + b->idx;
+		if (check && uptr_any_valid(range, idx, idx + n))
 			continue;
-		idx = uptr_index(range, batch->start + (i << PAGE_SHIFT));
-		if (uptr_any_valid(range, idx, idx + n))
-			continue;
-		for (j = 0; j < n; j++) {
-			range->entries[idx + j] = batch->entries[i + j];
-			batch->entries[i + j] = 0;
-			if (range->pages) {
-				range->pages[idx + j] = batch->pages[i + j];
-				batch->pages[i + j] = NULL;
-			}
-		}
+		e = b->addr | UPTR_ENTRY_VALID |
+		    (b->flags & (UPTR_ENTRY_WRITE | UPTR_ENTRY_DEVICE_PRIVATE)) |
+		    FIELD_PREP(UPTR_ENTRY_ORDER_MASK, b->order);
+		entries = &range->entries[idx];
+		for (j = 0; j < n; j++)
+			entries[j] = e + (j << PAGE_SHIFT);
+		if (range->pages)
+			range->pages[idx] = b->page;
+		b->flags |= UPTR_BLOCK_INSTALLED;
+		installed++;
 		added += n;
 		if (e & UPTR_ENTRY_WRITE)
 			wadded += n;
@@ -771,10 +749,10 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 	uptr_stat_add(domain, UPTR_STAT_MAPPED, added);
 	uptr_stat_add(domain, UPTR_STAT_PAGES_POPULATED, added);
 
-	/* What was not installed must not stay mapped or pinned. */
-	uptr_batch_unmap(range, batch);
-	if (range->backend == UPTR_BACKEND_PIN)
-		uptr_pin_release_batch(range, batch);
+	/* What was not installed must not stay mapped. */
+	batch->ninstalled = installed;
+	if (installed != batch->nblocks)
+		uptr_batch_unmap(range, batch);
 	return 0;
 }
 
@@ -788,13 +766,22 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 int uptr_populate_once(struct uptr_range *range, unsigned long start,
 		       unsigned long end, unsigned int flags)
 {
-	int retry_err;
+	struct uptr_batch batch;
+	int retry_err, err;
 
 	lockdep_assert_held(&range->populate_lock);
 
+	err = uptr_batch_alloc(&batch, range, (end - start) >> PAGE_SHIFT);
+	if (err)
+		return err;
 	if (range->backend == UPTR_BACKEND_PIN)
-		return uptr_pin_populate(range, start, end, flags, &retry_err);
-	return uptr_fault_populate(range, start, end, start, end, flags);
+		err = uptr_pin_populate(range, &batch, start, end, flags,
+					&retry_err);
+	else
+		err = uptr_fault_populate(range, &batch, start, end, start,
+					  end, flags);
+	uptr_batch_free(&batch);
+	return err;
 }
 EXPORT_SYMBOL_IF_KUNIT(uptr_populate_once);
 #endif
@@ -964,7 +951,8 @@ static int uptr_revoke_read_only(struct uptr_range *range, unsigned long start,
  * attempt, and stop on a pending signal.  mmap_lock is only held inside the
  * backends, never across a retry.
  */
-static int uptr_populate_chunk(struct uptr_range *range, unsigned long start,
+static int uptr_populate_chunk(struct uptr_range *range,
+			       struct uptr_batch *batch, unsigned long start,
 			       unsigned long end, unsigned long fault_start,
 			       unsigned long fault_end, unsigned int flags)
 {
@@ -974,10 +962,10 @@ static int uptr_populate_chunk(struct uptr_range *range, unsigned long start,
 	for (;;) {
 		retry_err = -EBUSY;
 		if (range->backend == UPTR_BACKEND_PIN)
-			err = uptr_pin_populate(range, start, end, flags,
-						&retry_err);
+			err = uptr_pin_populate(range, batch, start, end,
+						flags, &retry_err);
 		else
-			err = uptr_fault_populate(range, start, end,
+			err = uptr_fault_populate(range, batch, start, end,
 						  fault_start, fault_end,
 						  flags);
 		if (err != -EAGAIN)
@@ -1014,6 +1002,7 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 			       unsigned long end, unsigned long fault_start,
 			       unsigned long fault_end, unsigned int flags)
 {
+	struct uptr_batch batch;
 	unsigned long cs, ce;
 	int err = 0;
 
@@ -1046,10 +1035,14 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 			goto out_mmput;
 	}
 
+	/* One scratch batch for all chunks of the call. */
+	err = uptr_batch_alloc(&batch, range, (end - start) >> PAGE_SHIFT);
+	if (err)
+		goto out_mmput;
 	for (cs = start; cs < end; cs = ce) {
 		ce = min(ALIGN_DOWN(cs, UPTR_POPULATE_CHUNK) +
 			 UPTR_POPULATE_CHUNK, end);
-		err = uptr_populate_chunk(range, cs, ce,
+		err = uptr_populate_chunk(range, &batch, cs, ce,
 					  clamp(fault_start, cs, ce),
 					  clamp(fault_end, cs, ce), flags);
 		if (err)
@@ -1062,6 +1055,7 @@ static int uptr_populate_retry(struct uptr_range *range, unsigned long start,
 			cond_resched();
 		}
 	}
+	uptr_batch_free(&batch);
 
 out_mmput:
 	mmput(range->mm);

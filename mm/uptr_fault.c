@@ -53,8 +53,8 @@
  * @first: index of the first entry, which starts a block
  * @count: number of entries of the block
  *
- * Marks the folios of a writable block dirty (see the DOC above), then
- * forgets its pages.  The entries are still valid, so the CPU still maps
+ * Marks the folio of a writable block dirty (see the DOC above), then
+ * forgets its page.  The entries are still valid, so the CPU still maps
  * the pages and they are alive without a reference of ours; the folio lock
  * is not taken (the notifier may run with it held, as for migration), which
  * folio_mark_dirty() allows while the folio is mapped: the mapping keeps
@@ -66,25 +66,20 @@ void uptr_fault_release(struct uptr_range *range, unsigned long first,
 			unsigned long count)
 {
 	uptr_entry_t e = range->entries[first];
-	struct folio *folio, *prev = NULL;
-	unsigned long i;
 
 	lockdep_assert_held(&range->domain->lock);
 
 	/* Read-only ranges keep no pages: nothing the device wrote. */
 	if (!range->pages)
 		return;
-	/* A block has one write permission: that of its first entry. */
+	/*
+	 * A block has one write permission, that of its first entry, and
+	 * lies in one folio, whose page is kept at the block's first index.
+	 */
 	if ((e & (UPTR_ENTRY_WRITE | UPTR_ENTRY_DEVICE_PRIVATE)) ==
-	    UPTR_ENTRY_WRITE) {
-		for (i = 0; i < count; i++) {
-			folio = page_folio(range->pages[first + i]);
-			if (folio != prev)
-				folio_mark_dirty(folio);
-			prev = folio;
-		}
-	}
-	memset(&range->pages[first], 0, count * sizeof(*range->pages));
+	    UPTR_ENTRY_WRITE)
+		folio_mark_dirty(page_folio(range->pages[first]));
+	range->pages[first] = NULL;
 }
 
 #ifdef CONFIG_HMM_MIRROR
@@ -145,9 +140,73 @@ static int uptr_hmm_call(struct uptr_range *range, unsigned long seq,
 	return uptr_hmm_range_fault(&hrange);
 }
 
+/* Lockless: valid entries may only go away under populate_lock. */
+static bool uptr_fault_any_valid(struct uptr_range *range, unsigned long first,
+				 unsigned long n)
+{
+	while (n--)
+		if (READ_ONCE(range->entries[first + n]) & UPTR_ENTRY_VALID)
+			return true;
+	return false;
+}
+
+/*
+ * Cut the PFNs hmm_range_fault() returned for a batch into blocks.  A PFN
+ * comes with the order of the CPU mapping it was found in (a PMD or PUD
+ * maps a whole folio, naturally aligned): the block is that mapping,
+ * clamped to the natural alignment of its address and to the batch, and
+ * the PFNs inside it are not looked at one by one, only its last one, which
+ * the same mapping reported.  Pages already valid in the range (a snapshot
+ * over entries populated before) get no block; neither does a block that
+ * would contain one.
+ */
+static void uptr_fault_blocks(struct uptr_range *range,
+			      struct uptr_batch *batch,
+			      const unsigned long *pfns)
+{
+	unsigned long i, n, p, q, vpfn, idx0 = uptr_index(range, batch->start);
+	bool any_valid = READ_ONCE(range->nvalid);
+	unsigned int order;
+	u8 flags;
+
+	for (i = 0; i < batch->npages; i += n) {
+		p = pfns[i];
+		n = 1;
+		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR))
+			continue;
+		if (any_valid &&
+		    (READ_ONCE(range->entries[idx0 + i]) & UPTR_ENTRY_VALID))
+			continue;
+		order = hmm_pfn_to_map_order(p);
+		if (order) {
+			vpfn = (batch->start >> PAGE_SHIFT) + i;
+			order = min_t(unsigned int, order,
+				      vpfn ? __ffs(vpfn) : BITS_PER_LONG);
+			order = min_t(unsigned int, order,
+				      ilog2(batch->npages - i));
+			q = pfns[i + (1UL << order) - 1];
+			if ((q & ~HMM_PFN_FLAGS) !=
+			    (p & ~HMM_PFN_FLAGS) + (1UL << order) - 1 ||
+			    (q ^ p) & (HMM_PFN_VALID | HMM_PFN_WRITE |
+				       HMM_PFN_ERROR))
+				order = 0;
+			/* Rare: entries left valid inside the block. */
+			if (order && any_valid &&
+			    uptr_fault_any_valid(range, idx0 + i, 1UL << order))
+				order = 0;
+		}
+		n = 1UL << order;
+		flags = 0;
+		if ((p & HMM_PFN_WRITE) && !(range->flags & UPTR_RANGE_READ_ONLY))
+			flags = UPTR_ENTRY_WRITE;
+		uptr_batch_add(batch, i, order, hmm_pfn_to_page(p), flags);
+	}
+}
+
 /**
  * uptr_fault_populate() - mirror a span with hmm_range_fault()
  * @range: a FAULT range
+ * @batch: the call's scratch batch
  * @start: first address of the span
  * @end: end of the span
  * @fault_start: first address that must be faulted in
@@ -161,21 +220,16 @@ static int uptr_hmm_call(struct uptr_range *range, unsigned long seq,
  * Return: 0, -EAGAIN to retry after a racing invalidation, or an errno of
  * uptr_range_populate().
  */
-int uptr_fault_populate(struct uptr_range *range, unsigned long start,
-			unsigned long end, unsigned long fault_start,
-			unsigned long fault_end, unsigned int flags)
+int uptr_fault_populate(struct uptr_range *range, struct uptr_batch *batch,
+			unsigned long start, unsigned long end,
+			unsigned long fault_start, unsigned long fault_end,
+			unsigned int flags)
 {
 	bool write = flags & UPTR_POPULATE_WRITE;
 	bool window = fault_end > fault_start &&
 		      (start != fault_start || end != fault_end);
-	unsigned long *pfns, i, npages, req, seq;
-	struct uptr_batch batch;
+	unsigned long *pfns = batch->pfns, npages, req, seq;
 	int err;
-
-	npages = (end - start) >> PAGE_SHIFT;
-	pfns = kvcalloc(npages, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
-	if (!pfns)
-		return -ENOMEM;
 
 	mmap_read_lock(range->mm);
 	if (window) {
@@ -184,8 +238,8 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 			mmap_read_unlock(range->mm);
 			goto out_classify;
 		}
-		npages = (end - start) >> PAGE_SHIFT;
 	}
+	npages = (end - start) >> PAGE_SHIFT;
 
 	req = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
 	seq = mmu_interval_read_begin(&range->notifier);
@@ -198,40 +252,24 @@ int uptr_fault_populate(struct uptr_range *range, unsigned long start,
 				    pfns + ((fault_end - start) >> PAGE_SHIFT),
 				    0);
 	mmap_read_unlock(range->mm);
-	if (err == -EBUSY) {
-		err = -EAGAIN;
-		goto out_free_pfns;
-	}
+	if (err == -EBUSY)
+		return -EAGAIN;
 	if (err)
 		goto out_classify;
 
-	err = uptr_batch_alloc(&batch, start, npages);
-	if (err)
-		goto out_free_pfns;
-	batch.seq = seq;
+	uptr_batch_reset(batch, start, npages);
+	batch->seq = seq;
 	/* PFNs and HMM flags only: the pages may be gone already. */
-	batch.map_in_commit = true;
-	for (i = 0; i < npages; i++) {
-		if (!(pfns[i] & HMM_PFN_VALID) || (pfns[i] & HMM_PFN_ERROR))
-			continue;
-		batch.pages[i] = hmm_pfn_to_page(pfns[i]);
-		batch.order[i] = hmm_pfn_to_map_order(pfns[i]);
-		if ((pfns[i] & HMM_PFN_WRITE) &&
-		    !(range->flags & UPTR_RANGE_READ_ONLY))
-			__set_bit(i, batch.writable);
-	}
+	batch->map_in_commit = true;
+	uptr_fault_blocks(range, batch, pfns);
 
 	/* Maps the pages under the domain lock after the sequence check. */
-	err = uptr_batch_commit(range, &batch);
+	err = uptr_batch_commit(range, batch);
 	if (!err)
 		uptr_stat_add(range->domain, UPTR_STAT_POPULATES, 1);
-	uptr_batch_free(&batch);
-out_free_pfns:
-	kvfree(pfns);
 	return err;
 
 out_classify:
-	kvfree(pfns);
 	return uptr_classify_error(range, fault_start,
 				   max(fault_end, fault_start + PAGE_SIZE),
 				   write, err);
@@ -239,9 +277,10 @@ out_classify:
 
 #else /* !CONFIG_HMM_MIRROR */
 
-int uptr_fault_populate(struct uptr_range *range, unsigned long start,
-			unsigned long end, unsigned long fault_start,
-			unsigned long fault_end, unsigned int flags)
+int uptr_fault_populate(struct uptr_range *range, struct uptr_batch *batch,
+			unsigned long start, unsigned long end,
+			unsigned long fault_start, unsigned long fault_end,
+			unsigned int flags)
 {
 	return -EOPNOTSUPP;
 }

@@ -23,19 +23,56 @@
 
 #include <linux/uptr.h>
 
+/* Pages of the largest chunk a backend collects at once. */
+#define UPTR_CHUNK_PAGES	(UPTR_POPULATE_CHUNK >> PAGE_SHIFT)
+
+/*
+ * A block: 2^@order pages at consecutive batch indices, naturally aligned
+ * in the user address space, physically contiguous, inside one folio, with
+ * one write permission: one DMA mapping, one entry value per page derived
+ * from it, one dirty and one unpin per folio.
+ */
+struct uptr_block {
+	/* First page; FAULT: computed from the PFN, not dereferenced. */
+	struct page *page;
+	/* DMA (or physical) address of @page once mapped. */
+	u64 addr;
+	/* Batch index of the first page. */
+	u32 idx;
+	/* log2 of the number of pages. */
+	u8 order;
+	/* UPTR_ENTRY_WRITE, UPTR_ENTRY_DEVICE_PRIVATE, UPTR_BLOCK_*. */
+	u8 flags;
+};
+
+/* Internal block flags, never in an entry (bits 0..2 are entry flags). */
+#define UPTR_BLOCK_MAPPED	BIT(6)	/* addr holds a DMA mapping */
+#define UPTR_BLOCK_INSTALLED	BIT(7)	/* now owned by the range */
+
+/*
+ * The scratch state of one populate call, allocated once per call and
+ * reused for each chunk: a block list, and the output of GUP (PIN) or of
+ * hmm_range_fault() (FAULT).  A commit keeps one page per block in
+ * range->pages, that of the block's first entry.
+ */
 struct uptr_batch {
-	/* First user address, page aligned. */
+	/* First user address of the chunk, page aligned. */
 	unsigned long start;
-	/* Number of pages in the batch. */
+	/* Number of pages of the chunk, at most UPTR_CHUNK_PAGES. */
 	unsigned long npages;
-	/* Page per index, NULL where nothing was collected. */
+	/* Blocks collected, in address order, and how many. */
+	struct uptr_block *blocks;
+	unsigned long nblocks;
+	/* Blocks the last commit installed. */
+	unsigned long ninstalled;
+	/* FAULT: hmm_range_fault() output, one per page of the chunk. */
+	unsigned long *pfns;
+	/* PIN: GUP's output, one page per index of the chunk. */
 	struct page **pages;
-	/* Mapping order hint per index (CPU mapping or folio order). */
-	u8 *order;
-	/* Device may write to the page at this index. */
-	unsigned long *writable;
-	/* Entries built by uptr_batch_map(), zero where none. */
-	uptr_entry_t *entries;
+	/* PIN: indices of @pages that hold a pin not installed yet. */
+	unsigned long *pinned;
+	/* Capacity of the arrays, in pages. */
+	unsigned long max_pages;
 	/* Notifier sequence the pages were collected under. */
 	unsigned long seq;
 	/*
@@ -59,9 +96,25 @@ static inline void uptr_stat_add(struct uptr_domain *domain,
 	atomic64_add(n, &domain->stats[c]);
 }
 
-int uptr_batch_alloc(struct uptr_batch *batch, unsigned long start,
+int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
 		     unsigned long npages);
+void uptr_batch_reset(struct uptr_batch *batch, unsigned long start,
+		      unsigned long npages);
 void uptr_batch_free(struct uptr_batch *batch);
+
+static inline void uptr_batch_add(struct uptr_batch *batch, unsigned long idx,
+				  unsigned int order, struct page *page,
+				  u8 flags)
+{
+	struct uptr_block *b = &batch->blocks[batch->nblocks++];
+
+	b->page = page;
+	b->addr = 0;
+	b->idx = idx;
+	b->order = order;
+	b->flags = flags;
+}
+
 int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch);
 void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch);
 int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch);
@@ -69,19 +122,19 @@ int uptr_classify_error(struct uptr_range *range, unsigned long start,
 			unsigned long end, bool write, int err);
 
 /* Backend PIN (uptr_pin.c). */
-int uptr_pin_populate(struct uptr_range *range, unsigned long start,
-		      unsigned long end, unsigned int flags, int *retry_err);
+int uptr_pin_populate(struct uptr_range *range, struct uptr_batch *batch,
+		      unsigned long start, unsigned long end, unsigned int flags,
+		      int *retry_err);
 void uptr_pin_release(struct uptr_range *range, unsigned long first,
 		      unsigned long count);
-void uptr_pin_release_batch(struct uptr_range *range,
-			    struct uptr_batch *batch);
 
 /* Backend FAULT (uptr_fault.c). */
 void uptr_fault_release(struct uptr_range *range, unsigned long first,
 			unsigned long count);
-int uptr_fault_populate(struct uptr_range *range, unsigned long start,
-			unsigned long end, unsigned long fault_start,
-			unsigned long fault_end, unsigned int flags);
+int uptr_fault_populate(struct uptr_range *range, struct uptr_batch *batch,
+			unsigned long start, unsigned long end,
+			unsigned long fault_start, unsigned long fault_end,
+			unsigned int flags);
 
 extern atomic64_t uptr_pinned_total;
 

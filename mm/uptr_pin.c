@@ -61,47 +61,48 @@ static int uptr_pin_charge(struct uptr_range *range, unsigned long n)
 }
 
 /*
- * Release @count pins starting at entry index @first of a range.  Called
- * under the domain lock from the notifier: no folio lock, no allocation.
+ * Release the pins of one block: @count pages from entry index @first,
+ * consecutive pages of one folio, of which range->pages holds the first.
+ * Called under the domain lock from the notifier: no folio lock, no
+ * allocation.
  */
 void uptr_pin_release(struct uptr_range *range, unsigned long first,
 		      unsigned long count)
 {
-	struct page **pages = &range->pages[first];
-	struct folio *folio, *prev = NULL;
-	unsigned long i;
+	struct page *page = range->pages[first];
 
 	lockdep_assert_held(&range->domain->lock);
 
 	/* A block has one write permission: that of its first entry. */
-	if (range->entries[first] & UPTR_ENTRY_WRITE) {
-		for (i = 0; i < count; i++) {
-			folio = page_folio(pages[i]);
-			if (folio != prev)
-				folio_mark_dirty(folio);
-			prev = folio;
-		}
-	}
-	unpin_user_pages(pages, count);
-	memset(pages, 0, count * sizeof(*pages));
+	if (range->entries[first] & UPTR_ENTRY_WRITE)
+		folio_mark_dirty(page_folio(page));
+	/* One folio: one reference drop, the folio lock is not taken. */
+	unpin_user_page_range_dirty_lock(page, count, false);
+	range->pages[first] = NULL;
 
 	uptr_pin_charge_undo(range, count);
 	atomic64_sub(count, &uptr_pinned_total);
 	uptr_stat_add(range->domain, UPTR_STAT_PINNED, -(long)count);
 }
 
-/* Release the pins a batch still owns (not committed). */
-void uptr_pin_release_batch(struct uptr_range *range, struct uptr_batch *batch)
+/*
+ * Release the pins a chunk took and did not install: those marked in
+ * @batch->pinned, but for the blocks installed.
+ */
+static void uptr_pin_release_batch(struct uptr_range *range,
+				   struct uptr_batch *batch)
 {
+	struct uptr_block *b, *end = batch->blocks + batch->nblocks;
 	unsigned long i, n = 0;
 
-	for (i = 0; i < batch->npages; i++) {
-		if (!batch->pages[i])
-			continue;
+	for (b = batch->blocks; b < end; b++)
+		if (b->flags & UPTR_BLOCK_INSTALLED)
+			bitmap_clear(batch->pinned, b->idx, 1U << b->order);
+	for_each_set_bit(i, batch->pinned, batch->npages) {
 		unpin_user_page(batch->pages[i]);
-		batch->pages[i] = NULL;
 		n++;
 	}
+	bitmap_zero(batch->pinned, batch->npages);
 	uptr_pin_charge_undo(range, n);
 	atomic64_sub(n, &uptr_pinned_total);
 	uptr_stat_add(range->domain, UPTR_STAT_PINNED, -(long)n);
@@ -130,20 +131,63 @@ static noinline long uptr_pin_run(struct uptr_range *range,
 }
 ALLOW_ERROR_INJECTION(uptr_pin_run, ERRNO);
 
-/* Folio order hint for the block builder. */
-static u8 uptr_pin_order(struct page *page)
+/*
+ * Is a large folio mapped only as a whole, so that GUP returned the pages
+ * of each aligned block of it in order?  A hugetlb folio always is (6.12
+ * maps no part of one), and so is a THP whose only mapping is one PMD.  A
+ * PTE-mapped THP may map other pages between its own (after a partial
+ * mremap() or MAP_FIXED), so its pages are compared one by one.  The
+ * mapcounts are read without a lock: a change of the mapping after the
+ * pin bumps the notifier sequence, and the commit then throws the batch
+ * away.
+ */
+static bool uptr_pin_mapped_whole(struct folio *folio)
 {
-	struct folio *folio = page_folio(page);
-	unsigned int order = folio_order(folio);
-	unsigned long idx;
+	if (folio_test_hugetlb(folio))
+		return true;
+	return folio_entire_mapcount(folio) == 1 &&
+	       folio_large_mapcount(folio) == 1;
+}
 
-	if (!order)
-		return 0;
-	/* The page must start an aligned block inside its folio. */
-	idx = folio_page_idx(folio, page);
-	while (order && !IS_ALIGNED(idx, 1UL << order))
-		order--;
-	return order;
+/*
+ * Cut the pages [@i, @i + @n) of a batch, just pinned for one permission,
+ * into blocks: the largest naturally aligned runs (in the user address
+ * space and in the folio) of consecutive pages of one folio.  Per page this
+ * costs one folio lookup per 4K page, and one compare inside a large folio
+ * that is not mapped as a whole.
+ */
+static void uptr_pin_blocks(struct uptr_range *range, struct uptr_batch *batch,
+			    unsigned long i, unsigned long n, u8 flags)
+{
+	struct page **pages = batch->pages;
+	unsigned long end = i + n, vpfn, j, k, idx;
+	unsigned int order;
+	struct folio *folio;
+	struct page *page;
+
+	for (j = i; j < end; j += 1UL << order) {
+		page = pages[j];
+		folio = page_folio(page);
+		order = 0;
+		if (folio_test_large(folio)) {
+			idx = folio_page_idx(folio, page);
+			vpfn = (batch->start >> PAGE_SHIFT) + j;
+			/* Aligned in the folio, in the VA, within the run. */
+			order = min3(folio_order(folio),
+				     idx ? __ffs(idx) : BITS_PER_LONG,
+				     vpfn ? __ffs(vpfn) : BITS_PER_LONG);
+			order = min_t(unsigned int, order, ilog2(end - j));
+			if (order && !uptr_pin_mapped_whole(folio)) {
+				/* Other pages may be mapped in between. */
+				for (k = 1; k < 1UL << order; k++)
+					if (pages[j + k] != nth_page(page, k))
+						break;
+				if (k < 1UL << order)
+					order = ilog2(k);
+			}
+		}
+		uptr_batch_add(batch, j, order, page, flags);
+	}
 }
 
 /*
@@ -205,10 +249,15 @@ static void uptr_pin_unspan(struct uptr_range *range, struct page **pages,
 /**
  * uptr_pin_populate() - pin and install the invalid pages of a span
  * @range: a PIN range
+ * @batch: the call's scratch batch
  * @start: first address
  * @end: end address, at most %UPTR_POPULATE_CHUNK after @start
  * @flags: UPTR_POPULATE_* flags
  * @retry_err: set with -EAGAIN: the errno to report when retries run out
+ *
+ * Each run of invalid entries is pinned with one GUP call (more if GUP
+ * pins part of it) and cut into folio blocks, one DMA mapping each; the
+ * commit writes each block's entries from it and keeps its first page.
  *
  * Each GUP call is charged to pinned_vm before it is made, for the pages it
  * is asked to pin, and what it did not pin is uncharged at once: the charge
@@ -227,16 +276,17 @@ static void uptr_pin_unspan(struct uptr_range *range, struct page **pages,
  * Return: 0, -EAGAIN to retry after a racing invalidation or a lost
  * migration, or an errno of uptr_range_populate().
  */
-int uptr_pin_populate(struct uptr_range *range, unsigned long start,
-		      unsigned long end, unsigned int flags, int *retry_err)
+int uptr_pin_populate(struct uptr_range *range, struct uptr_batch *batch,
+		      unsigned long start, unsigned long end,
+		      unsigned int flags, int *retry_err)
 {
 	unsigned long first = uptr_index(range, start);
 	unsigned long last = uptr_index(range, end);
 	bool write = !(range->flags & UPTR_RANGE_READ_ONLY);
-	struct uptr_batch batch;
+	struct page **pages = batch->pages;
 	unsigned long i, run;
+	bool ro, any_valid;
 	long pinned;
-	bool ro;
 	int err;
 
 	/* Cache lookup: the span of pages that still need a pin. */
@@ -251,32 +301,36 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 		return 0;
 	}
 
-	err = uptr_batch_alloc(&batch, range->start + (first << PAGE_SHIFT),
-			       last - first);
-	if (err)
-		return err;
-	batch.seq = mmu_interval_read_begin(&range->notifier);
+	uptr_batch_reset(batch, range->start + (first << PAGE_SHIFT),
+			 last - first);
+	batch->seq = mmu_interval_read_begin(&range->notifier);
+	/* Under populate_lock the valid entries can only go away. */
+	any_valid = READ_ONCE(range->nvalid);
 
 	/*
 	 * One GUP call per run of invalid entries, each run read after the
 	 * sequence: a run that an invalidation extends after this point is
 	 * caught by the commit's sequence check.
 	 */
-	for (i = 0; i < batch.npages; i += run) {
-		unsigned long addr = batch.start + (i << PAGE_SHIFT);
+	for (i = 0; i < batch->npages; i += run) {
+		unsigned long addr = batch->start + (i << PAGE_SHIFT);
 
-		if (READ_ONCE(range->entries[first + i]) & UPTR_ENTRY_VALID) {
-			run = 1;
-			continue;
+		run = batch->npages - i;
+		if (any_valid) {
+			if (READ_ONCE(range->entries[first + i]) &
+			    UPTR_ENTRY_VALID) {
+				run = 1;
+				continue;
+			}
+			for (run = 1; i + run < batch->npages; run++)
+				if (READ_ONCE(range->entries[first + i + run]) &
+				    UPTR_ENTRY_VALID)
+					break;
 		}
-		for (run = 1; i + run < batch.npages; run++)
-			if (READ_ONCE(range->entries[first + i + run]) &
-			    UPTR_ENTRY_VALID)
-				break;
 
 		ro = !write;
-		pinned = uptr_pin_span(range, addr, run, &batch.pages[i],
-				       write, &err);
+		pinned = uptr_pin_span(range, addr, run, &pages[i], write,
+				       &err);
 		if (err && err != -ENOMEM && err != -EAGAIN && write &&
 		    !(flags & UPTR_POPULATE_WRITE)) {
 			/*
@@ -285,11 +339,12 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 			 * read-only.  A later write populate revokes and
 			 * re-pins it for writing, or fails.
 			 */
-			uptr_pin_unspan(range, &batch.pages[i], pinned);
-			pinned = uptr_pin_span(range, addr, run,
-					       &batch.pages[i], false, &err);
+			uptr_pin_unspan(range, &pages[i], pinned);
+			pinned = uptr_pin_span(range, addr, run, &pages[i],
+					       false, &err);
 			ro = true;
 		}
+		bitmap_set(batch->pinned, i, pinned);
 		if (err == -EAGAIN) {
 			/* -ENOMEM if GUP keeps failing until the deadline. */
 			*retry_err = -ENOMEM;
@@ -302,29 +357,26 @@ int uptr_pin_populate(struct uptr_range *range, unsigned long start,
 						  !ro, err);
 			goto out_release;
 		}
-		if (!ro)
-			bitmap_set(batch.writable, i, run);
+		uptr_pin_blocks(range, batch, i, run,
+				ro ? 0 : UPTR_ENTRY_WRITE);
 	}
 
-	for (i = 0; i < batch.npages; i++)
-		if (batch.pages[i])
-			batch.order[i] = uptr_pin_order(batch.pages[i]);
-
-	err = uptr_batch_map(range, &batch);
+	err = uptr_batch_map(range, batch);
 	if (err)
 		goto out_release;
-	err = uptr_batch_commit(range, &batch);
+	err = uptr_batch_commit(range, batch);
 	if (err) {
-		uptr_batch_unmap(range, &batch);
+		uptr_batch_unmap(range, batch);
 		goto out_release;
 	}
 	uptr_stat_add(range->domain, UPTR_STAT_POPULATES, 1);
-	uptr_batch_free(&batch);
+	/* Normally nothing: every block was installed. */
+	if (batch->ninstalled != batch->nblocks)
+		uptr_pin_release_batch(range, batch);
 	return 0;
 
 out_release:
 	/* Pins held are uncharged as they are released. */
-	uptr_pin_release_batch(range, &batch);
-	uptr_batch_free(&batch);
+	uptr_pin_release_batch(range, batch);
 	return err;
 }

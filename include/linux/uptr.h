@@ -116,7 +116,10 @@ enum uptr_backend {
  *			the driver's own device-private page
  *	bits 8..3	order of the naturally aligned block of 2^order pages
  *			that is physically and DMA contiguous, lies inside the
- *			range and can be mapped by the device as one
+ *			range and can be mapped by the device as one: the
+ *			pages of one folio, or of one CPU mapping (FAULT),
+ *			that one populate collected, DMA-mapped once and
+ *			dropped as a whole by an invalidation of any part
  *	bit 2		%UPTR_ENTRY_DEVICE_PRIVATE
  *	bit 1		%UPTR_ENTRY_WRITE: the device may write
  *	bit 0		%UPTR_ENTRY_VALID
@@ -305,9 +308,11 @@ struct uptr_range {
 	/** @entries: per-page entries.  Protected by the domain lock. */
 	uptr_entry_t *entries;
 	/**
-	 * @pages: page per valid entry: pinned (PIN), or held by no
-	 * reference and used only while the entry is valid, to dirty it
-	 * (FAULT; NULL for a read-only FAULT range).  Domain lock.
+	 * @pages: the page of the first entry of each valid block (the
+	 * other slots are NULL): pinned with the rest of its block (PIN), or
+	 * held by no reference and used only while the block is valid, to
+	 * dirty its folio (FAULT; NULL for a read-only FAULT range).  Domain
+	 * lock.
 	 */
 	struct page **pages;
 	/**

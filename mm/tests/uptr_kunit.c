@@ -1740,6 +1740,271 @@ static void uptr_kunit_i10_range_max_size(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_try_init(test, start, PAGE_SIZE), 0);
 }
 
+/*
+ * Issue 12: populate works per block.  A block is a naturally aligned run
+ * of 2^order pages, physically contiguous, DMA-mapped once; every entry of
+ * it carries that order and the address of its own page.
+ */
+
+#define UPTR_KUNIT_THP_PAGES	(SZ_2M >> PAGE_SHIFT)
+
+/*
+ * A 2 MiB aligned anonymous buffer, madvised for THP and written (which
+ * faults in one PMD-mapped THP), or a skip when the kernel gives no THP.
+ */
+static unsigned long uptr_kunit_thp_buf(struct kunit *test)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr, thp;
+	struct page *page;
+	unsigned int order;
+	int n;
+
+	addr = kunit_vm_mmap(test, NULL, 0, 2 * SZ_2M, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "kunit_vm_mmap failed: %ld", (long)addr);
+	thp = ALIGN(addr, SZ_2M);
+
+	/* MADV_HUGEPAGE, which a module cannot call. */
+	mmap_write_lock(current->mm);
+	vma = find_vma(current->mm, thp);
+	if (vma)
+		vm_flags_set(vma, VM_HUGEPAGE);
+	mmap_write_unlock(current->mm);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+
+	uptr_kunit_fill(test, thp, SZ_2M, 0x7a9e0000);
+	n = get_user_pages_fast(thp, 1, 0, &page);
+	KUNIT_ASSERT_EQ(test, n, 1);
+	order = folio_order(page_folio(page));
+	put_page(page);
+	if (order < HPAGE_PMD_ORDER)
+		kunit_skip(test, "no THP (folio order %u)", order);
+	return thp;
+}
+
+/* uptr_kunit_device_write() at any address (its index wraps around). */
+static void uptr_kunit_device_write_at(struct kunit *test, unsigned long addr,
+				       u32 seed)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+
+	uptr_kunit_device_write(test, (addr - priv->addr) >> PAGE_SHIFT, seed);
+}
+
+static int uptr_kunit_range_init_at(struct kunit *test, unsigned long start,
+				    unsigned long len)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	int err;
+
+	err = uptr_range_init(&priv->range, &priv->domain, current->mm, start,
+			      len, priv->backend, 0, &uptr_kunit_ops);
+	priv->range_live = !err;
+	return err;
+}
+
+/*
+ * Check the block invariants of the entries of the whole range: every
+ * valid entry's block is aligned, inside the range, made of valid entries
+ * of that order whose addresses follow the first one page by page.  Write
+ * the order of page i to @orders[i] (-1 when invalid).  Return the number
+ * of blocks, or -1 on a broken invariant.
+ */
+static long uptr_kunit_blocks(struct uptr_kunit_priv *priv, int *orders)
+{
+	struct uptr_range *range = &priv->range;
+	unsigned long i, k, n, b, nblocks = 0;
+	uptr_entry_t e, h;
+	unsigned int o;
+	long ret;
+
+	uptr_domain_lock(range->domain);
+	for (i = 0; i < range->npages; i++) {
+		e = uptr_range_entry(range, range->start + i * PAGE_SIZE);
+		orders[i] = -1;
+		if (!(e & UPTR_ENTRY_VALID))
+			continue;
+		o = uptr_entry_order(e);
+		orders[i] = o;
+		n = 1UL << o;
+		/* Aligned in the address space, inside the range. */
+		b = ALIGN_DOWN(range->start + i * PAGE_SIZE, n * PAGE_SIZE);
+		if (b < range->start || b + n * PAGE_SIZE > range->end)
+			goto broken;
+		b = (b - range->start) >> PAGE_SHIFT;
+		if (b == i)
+			nblocks++;
+		h = uptr_range_entry(range, range->start + b * PAGE_SIZE);
+		k = i - b;
+		if (!(h & UPTR_ENTRY_VALID) || uptr_entry_order(h) != o ||
+		    uptr_entry_addr(e) != uptr_entry_addr(h) + k * PAGE_SIZE ||
+		    (e & ~UPTR_ENTRY_ADDR_MASK) != (h & ~UPTR_ENTRY_ADDR_MASK))
+			goto broken;
+	}
+	ret = nblocks;
+	uptr_domain_unlock(range->domain);
+	return ret;
+broken:
+	uptr_domain_unlock(range->domain);
+	return -1;
+}
+
+/* The largest aligned block around @i inside [lo, hi), at most @max. */
+static unsigned int uptr_kunit_ref_order(unsigned long i, unsigned long lo,
+					 unsigned long hi, unsigned int max)
+{
+	unsigned int o;
+
+	for (o = max; o; o--) {
+		unsigned long b = ALIGN_DOWN(i, 1UL << o);
+
+		if (b >= lo && b + (1UL << o) <= hi)
+			break;
+	}
+	return o;
+}
+
+/*
+ * A PMD-mapped THP populated as a whole is one block of order 9, DMA-mapped
+ * once; a range that starts and ends inside it gets the largest aligned
+ * blocks that fit, down to single pages at the edges, each mapped once.
+ */
+static void uptr_kunit_i12_thp_orders(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long np = UPTR_KUNIT_THP_PAGES, lo = 3, hi = np - 2;
+	unsigned long thp, i, bad = 0, nref = 0;
+	int *orders;
+	long nblocks;
+
+	thp = uptr_kunit_thp_buf(test);
+	orders = kunit_kcalloc(test, np, sizeof(*orders), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, orders);
+
+	/* The whole THP. */
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, thp, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	nblocks = uptr_kunit_blocks(priv, orders);
+	KUNIT_EXPECT_EQ(test, nblocks, 1);
+	for (i = 0; i < np; i++)
+		if (orders[i] != HPAGE_PMD_ORDER)
+			bad++;
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, np));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, thp, SZ_2M), np);
+	uptr_kunit_device_write_at(test, thp + 7 * PAGE_SIZE, 0xb10c0000);
+	uptr_kunit_range_fini(priv);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+
+	/* Partial blocks at both edges of a range inside the THP. */
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test,
+						       thp + lo * PAGE_SIZE,
+						       (hi - lo) * PAGE_SIZE),
+			0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, range->start,
+						  (hi - lo) * PAGE_SIZE, 0),
+			0);
+	nblocks = uptr_kunit_blocks(priv, orders);
+	KUNIT_EXPECT_GT(test, nblocks, 0);
+	bad = 0;
+	for (i = lo; i < hi; i++) {
+		unsigned int o = uptr_kunit_ref_order(i, lo, hi,
+						      HPAGE_PMD_ORDER);
+
+		if (orders[i - lo] != o)
+			bad++;
+		if (i == ALIGN_DOWN(i, 1UL << o))
+			nref++;
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, nblocks, nref);
+	/* Page 3 alone, 4-7, 8-15, ... 256-383, ... 504-507, 508-509. */
+	KUNIT_EXPECT_EQ(test, orders[0], 0);
+	KUNIT_EXPECT_EQ(test, orders[1], 2);
+	KUNIT_EXPECT_EQ(test, orders[hi - 1 - lo], 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED),
+			nref);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, hi - lo));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, range->start,
+						      (hi - lo) * PAGE_SIZE),
+			hi - lo);
+}
+
+/*
+ * A THP whose PMD is split after the populate (zapping one page of it):
+ * the notifier drops the whole block, never part of it, and what the
+ * device still sees is what the CPU maps.  The populate after the split
+ * builds blocks around the new page: PIN from the pages of the now
+ * PTE-mapped folio, FAULT from the PTE mappings.
+ */
+static void uptr_kunit_i12_thp_split(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long np = UPTR_KUNIT_THP_PAGES, hole = 100;
+	unsigned long thp, i, bad = 0;
+	int *orders;
+	long nblocks;
+
+	thp = uptr_kunit_thp_buf(test);
+	orders = kunit_kcalloc(test, np, sizeof(*orders), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, orders);
+
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, thp, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_blocks(priv, orders), 1);
+
+	/* Splits the PMD, then unmaps one page. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm,
+					       thp + hole * PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_blocks(priv, orders), 0);
+
+	/* Again, with the hole faulted in as a new page. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, thp, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
+	nblocks = uptr_kunit_blocks(priv, orders);
+	KUNIT_EXPECT_GT(test, nblocks, 1);
+	KUNIT_EXPECT_EQ(test, orders[hole], 0);
+	if (priv->backend == UPTR_BACKEND_PIN) {
+		/* The folio's pages, in blocks that avoid the hole. */
+		for (i = 0; i < np; i++)
+			if (i != hole &&
+			    orders[i] != uptr_kunit_ref_order(i, 0, np,
+							      HPAGE_PMD_ORDER) &&
+			    orders[i] != uptr_kunit_ref_order(i, hole + 1, np,
+							      HPAGE_PMD_ORDER) &&
+			    orders[i] != uptr_kunit_ref_order(i, 0, hole,
+							      HPAGE_PMD_ORDER))
+				bad++;
+		KUNIT_EXPECT_EQ(test, bad, 0);
+		KUNIT_EXPECT_EQ(test, orders[0], 6);
+		KUNIT_EXPECT_EQ(test, orders[np / 2], HPAGE_PMD_ORDER - 1);
+	}
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED),
+			nblocks);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, np));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, thp, SZ_2M), np);
+	uptr_kunit_device_write_at(test, thp + hole * PAGE_SIZE, 0x5b117000);
+	uptr_kunit_device_write_at(test, thp + (hole + 1) * PAGE_SIZE,
+				   0x5b117100);
+}
+
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -1778,6 +2043,10 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_i10_count_valid_spans,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_i10_range_max_size,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_i12_thp_orders,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_i12_thp_split,
 			 uptr_kunit_backend_gen_params),
 	{}
 };

@@ -1054,7 +1054,8 @@ static void bench_uptr_register(const struct buf *b, int backend)
 	const char *bk = backing_name[b->backing];
 	const char *be = backend == UPTR_TEST_BACKEND_PIN ? "PIN" : "FAULT";
 	double *vc = samples(), *vp = samples(), *vr = samples(),
-	       *vd = samples(), *vt = samples();
+	       *vd = samples(), *vt = samples(), *vs = samples(),
+	       *vs2 = samples();
 	size_t npages = b->size / PG;
 	struct uptr_test_stats st0, st1;
 	int fd, r, n = 0, err = 0;
@@ -1066,7 +1067,7 @@ static void bench_uptr_register(const struct buf *b, int backend)
 		return;
 	}
 	for (r = -opt.warm; r < opt.reps; r++) {
-		u64 h, np = 0, np2 = 0, t0, t1, t2, t3, t4, t5, t6;
+		u64 h, np = 0, np2 = 0, t0, t1, t2, t3, t4, t4s, t5, t6;
 
 		t0 = now_ns();
 		err = ut_create(fd, b->p, b->size, backend, &h);
@@ -1086,6 +1087,7 @@ static void bench_uptr_register(const struct buf *b, int backend)
 		t4 = now_ns();
 		if (!err)
 			err = ut_stats(fd, &st1);
+		t4s = now_ns();
 		if (!err && (np != npages || np2 != npages))
 			err = -EIO;
 		if (err) {
@@ -1110,6 +1112,8 @@ static void bench_uptr_register(const struct buf *b, int backend)
 			vc[n] = t1 - t0;
 			vp[n] = t2 - t1;
 			vr[n] = t4 - t3;
+			vs[n] = t3 - t2;
+			vs2[n] = t4s - t4;
 			vd[n] = t6 - t5;
 			vt[n] = (t2 - t0) + (t6 - t5);
 			n++;
@@ -1129,6 +1133,17 @@ static void bench_uptr_register(const struct buf *b, int backend)
 		    "ns", vd, n, 1, "unmap/unpin + notifier removal");
 	add_samples("register", "uptr create+populate+destroy", be, bk,
 		    b->size, "per page", "ns", vt, n, npages, NULL);
+	/*
+	 * Anchors of the row below: an ioctl that touches no range, just
+	 * before and just after it.  Under TCG any call right after a large
+	 * populate is slow (emulator state), whatever it does.
+	 */
+	add_samples("revalidate", "stats ioctl before revalidate", be, bk,
+		    b->size, "per call", "ns", vs, n, 1,
+		    "anchor: 1st ioctl after the populate, touches no range");
+	add_samples("revalidate", "stats ioctl after revalidate", be, bk,
+		    b->size, "per call", "ns", vs2, n, 1,
+		    "anchor: 3rd ioctl after the populate, touches no range");
 	add_samples("revalidate", "uptr populate (valid range)", be, bk,
 		    b->size, "per call", "ns", vr, n, 1,
 		    backend == UPTR_TEST_BACKEND_PIN ?
