@@ -102,7 +102,7 @@ END {
 		print "| case | median | p99 | median / ping-pong |"
 		print "| --- | --- | --- | --- |"
 		split("thread ping-pong (eventfd)|cpu|-|8|per round trip;" \
-		      "thread ping-pong, one CPU|cpu|-|8|per round trip;" \
+		      "thread ping-pong on one CPU|cpu|-|8|per round trip;" \
 		      "null job: exec + wait|fence-VM|shmem|4|per round trip;" \
 		      "null job: exec + wait|fault-VM|shmem|4|per round trip;" \
 		      "64K copy job: exec + wait|PIN fence-VM|4k|65536|per round trip;" \
