@@ -7,12 +7,11 @@
  * DOC: sgpu jobs and engine
  *
  * The engine executes a job's page-table updates, then its commands.  It
- * reaches memory only through sgpu_pt_translate(): it takes the VM's
- * pt_lock, and for every chunk (at most to the end of a page) translates
- * the GPU VAs involved and copies through the kernel mapping of the page;
- * it drops the lock after at most 64 KiB (%SGPU_ENGINE_BURST).  DMA
- * addresses of system pages are dma-direct addresses of the platform
- * device (64-bit mask, no IOMMU, checked at probe), so
+ * reaches memory only through sgpu_pt_translate(): for every chunk (at most
+ * to the end of a page) it takes the VM's pt_lock, translates the GPU VAs
+ * involved, copies through the kernel mapping of the page and drops the
+ * lock.  DMA addresses of system pages are dma-direct addresses of the
+ * platform device (64-bit mask, no IOMMU, checked at probe), so
  * dma_to_phys() + phys_to_virt() give the page; device-private PTEs give
  * the pfn of an sgpu device page, whose contents live in the driver's
  * backing store (sgpu_devmem_vaddr()).  The driver needs a 64-bit kernel
@@ -46,7 +45,6 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -422,33 +420,10 @@ typedef void (*sgpu_step_fn)(struct sgpu_access *a, struct sgpu_chunk *k);
  */
 
 /*
- * An engine access failed to translate (@ret) at @a.  In fault mode that is
- * a GPU page fault, serviced without any lock held: return 0 to retry the
- * access.  Otherwise, or when the fault cannot be serviced, return the
- * job's error.
- */
-static int sgpu_engine_fault(struct sgpu_job *job, struct sgpu_access *a,
-			     int ret, unsigned long *deadline)
-{
-	job->fail_addr = a->va;
-	if (!job->fault_mode)
-		return ret;
-	/* A GPU replays a faulting access until it is serviced. */
-	if (sgpu_retry_expired(deadline))
-		return -EBUSY;
-	if (READ_ONCE(job->vm->cancel))
-		return -ECANCELED;
-	ret = sgpu_gpu_fault(job, a->va, a->write);
-	/* -EBUSY: the populate lost against invalidations, retry. */
-	if (ret && ret != -EBUSY)
-		return ret;
-	return 0;
-}
-
-/*
  * One engine access: translate @n GPU VAs and run @step on the pages while
  * holding pt_lock, so that a concurrent zap (TLB invalidation) waits for
- * it.
+ * it.  In fault mode a failed translation is a GPU page fault, serviced
+ * without any lock held, and the access is retried.
  */
 static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 			      unsigned int n, sgpu_step_fn step,
@@ -471,8 +446,18 @@ static int sgpu_engine_access(struct sgpu_job *job, struct sgpu_access *a,
 		spin_unlock(&vm->pt_lock);
 		if (i == n)
 			return 0;
-		ret = sgpu_engine_fault(job, &a[i], ret, &deadline);
-		if (ret)
+
+		job->fail_addr = a[i].va;
+		if (!job->fault_mode)
+			return ret;
+		/* A GPU replays a faulting access until it is serviced. */
+		if (sgpu_retry_expired(&deadline))
+			return -EBUSY;
+		if (READ_ONCE(vm->cancel))
+			return -ECANCELED;
+		ret = sgpu_gpu_fault(job, a[i].va, a[i].write);
+		/* -EBUSY: the populate lost against invalidations, retry. */
+		if (ret && ret != -EBUSY)
 			return ret;
 	}
 }
@@ -544,62 +529,29 @@ static void sgpu_step_atomic_inc(struct sgpu_access *a, struct sgpu_chunk *k)
 }
 
 /*
- * Bytes of a command the engine processes per pt_lock hold, a chunk (at
- * most a page) at a time: a zap waits at most this long, and the engine
- * pays the lock and cond_resched() once per burst, not once per page.
- */
-#define SGPU_ENGINE_BURST	SZ_64K
-
-/*
  * Run a command chunk by chunk: @src (read) and @dst (written when
- * @dst_write) advance with the chunks; a zero VA is not accessed.  Each
- * chunk is translated again (a chunk ends at a page end), under pt_lock,
- * which is held for up to %SGPU_ENGINE_BURST bytes.  A failed translation
- * ends the burst and is handled as in sgpu_engine_access(): the fault
- * budget starts again after every chunk that made progress.
+ * @dst_write) advance with the chunks; a zero VA is not accessed.
  */
 static int sgpu_cmd_loop(struct sgpu_job *job, struct sgpu_chunk *k,
 			 u64 src, u64 dst, bool dst_write, sgpu_step_fn step)
 {
-	struct sgpu_vm *vm = job->vm;
-	unsigned long deadline = 0;
 	struct sgpu_access a[2];
-	unsigned int i, n;
-	u64 burst;
+	unsigned int n;
 	int ret;
 
-	while (k->done < k->c->size && !k->stop) {
-		burst = 0;
-		ret = 0;
-		spin_lock(&vm->pt_lock);
-		do {
-			n = 0;
-			if (src)
-				a[n++] = (struct sgpu_access){ .va = src + k->done };
-			if (dst)
-				a[n++] = (struct sgpu_access){ .va = dst + k->done,
-							       .write = dst_write };
-			for (i = 0; i < n; i++) {
-				ret = sgpu_engine_xlate(vm, &a[i]);
-				if (ret)
-					break;
-			}
-			if (ret)
-				break;
-			step(a, k);
-			k->done += k->n;
-			burst += k->n;
-		} while (k->done < k->c->size && !k->stop &&
-			 burst < SGPU_ENGINE_BURST);
-		spin_unlock(&vm->pt_lock);
-		if (burst)
-			deadline = 0;
-		if (ret) {
-			ret = sgpu_engine_fault(job, &a[i], ret, &deadline);
-			if (ret)
-				return ret;
-			continue;
-		}
+	while (k->done < k->c->size) {
+		n = 0;
+		if (src)
+			a[n++] = (struct sgpu_access){ .va = src + k->done };
+		if (dst)
+			a[n++] = (struct sgpu_access){ .va = dst + k->done,
+						       .write = dst_write };
+		ret = sgpu_engine_access(job, a, n, step, k);
+		if (ret)
+			return ret;
+		k->done += k->n;
+		if (k->stop)
+			break;
 		cond_resched();
 	}
 	return 0;

@@ -22,7 +22,7 @@
  *
  * The engine walks the entries (sgpu_pt_translate()) with the VM's pt_lock
  * held and keeps the lock while it copies to or from the page it found, at
- * most 64 KiB per lock hold.  Every change of a valid entry is also made
+ * most one page per lock hold.  Every change of a valid entry is also made
  * under pt_lock, so once sgpu_pt_zap() returned, no engine access can be
  * using a translation it removed: releasing pt_lock is the GPU TLB
  * invalidation, which waits for the accesses in flight.

@@ -2116,7 +2116,7 @@ static void bench_pingpong(bool one_cpu)
 	if (write(pp.to_peer, &stop, sizeof(stop)) == sizeof(stop))
 		pthread_join(th, NULL);
 	if (n == total)
-		add_latency(one_cpu ? "thread ping-pong, one CPU" :
+		add_latency(one_cpu ? "thread ping-pong on one CPU" :
 			    "thread ping-pong (eventfd)", "cpu", "-", 8,
 			    "per round trip", vt, n, one_cpu ?
 			    "both threads pinned to one CPU" :
@@ -2459,7 +2459,7 @@ static void print_verdicts(void)
 		if (pp)
 			verdict("null job <= 3x thread ping-pong (median)",
 				c->backend, c->med / pp->med, 3.0, true, "");
-		pp = find_row("gpu-job", "thread ping-pong, one CPU", "cpu",
+		pp = find_row("gpu-job", "thread ping-pong on one CPU", "cpu",
 			      "-", (u64)-1, "per round trip");
 		if (pp)
 			verdict("null job <= 3x ping-pong on one CPU", c->backend,
