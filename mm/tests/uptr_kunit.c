@@ -2005,6 +2005,54 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 				   0x5b117100);
 }
 
+/*
+ * Coverage (make coverage): a device fault on a range whose first pages
+ * were unmapped.  PIN cannot pin the whole range (-EFAULT) and falls back
+ * to the window around the fault clamped to the VMA of the faulting
+ * address; FAULT mirrors the present pages of that window.  Either way the
+ * mapped part of the window is valid and mirrors the CPU's data, the
+ * unmapped part is not, and a fault on an unmapped page is -EFAULT with
+ * nothing more mapped or pinned.
+ */
+static void uptr_kunit_cov_fault_partly_unmapped(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long gone = 4, fault = uptr_kunit_page(priv, 8);
+	unsigned long ws, we, lo, i, want = 0;
+
+	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0xc0c00000);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(priv->addr, gone * PAGE_SIZE), 0);
+
+	KUNIT_ASSERT_EQ(test, uptr_range_fault(range, fault, 0), 0);
+	ws = max(ALIGN_DOWN(fault, range->window), range->start);
+	we = min(ws + range->window, range->end);
+	lo = max(ws, uptr_kunit_page(priv, gone));
+	for (i = 0; i < UPTR_KUNIT_NPAGES; i++)
+		want += uptr_kunit_page(priv, i) >= lo &&
+			uptr_kunit_page(priv, i) < we;
+	KUNIT_EXPECT_GT(test, want, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), want);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       gone * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test,
+						      uptr_kunit_page(priv, gone),
+						      UPTR_KUNIT_SIZE -
+						      gone * PAGE_SIZE), want);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, want));
+
+	/* A fault on an unmapped page: -EFAULT, nothing more valid. */
+	KUNIT_EXPECT_EQ(test, uptr_range_fault(range, uptr_kunit_page(priv, 1),
+					       0), -EFAULT);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, priv->addr,
+					       UPTR_KUNIT_SIZE), want);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, want));
+}
+
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -2047,6 +2095,8 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_i12_thp_orders,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_i12_thp_split,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_cov_fault_partly_unmapped,
 			 uptr_kunit_backend_gen_params),
 	{}
 };
