@@ -68,7 +68,7 @@ MODULE_PARM_DESC(devmem_mb,
 static bool test_hooks;
 module_param(test_hooks, bool, 0444);
 MODULE_PARM_DESC(test_hooks,
-		 "test only: debugfs knobs that make the engine touch freed memory on purpose (default off)");
+		 "test only, taints the kernel: debugfs knobs that fail engine steps or make the engine touch freed memory on purpose (default off)");
 
 /* enum uptr_backend of default_backend, set at module load. */
 int sgpu_default_backend;
@@ -471,17 +471,21 @@ static int sgpu_probe(struct platform_device *pdev)
 		goto err_fini_sched;
 
 	drm_debugfs_add_file(&sdev->drm, "sgpu", sgpu_debugfs_show, NULL);
-	/* The fault-injection sweep's hook, see sgpu_job_execute(). */
-	debugfs_create_atomic_t("engine_fail_nth", 0600,
-				sdev->drm.debugfs_root, &sdev->engine_fail_nth);
-	debugfs_create_atomic_t("engine_fail_nth_left", 0600,
-				sdev->drm.debugfs_root,
-				&sdev->engine_fail_nth_left);
-	/* Test only: see sgpu_test_uaf_read(). */
-	if (test_hooks)
+	if (test_hooks) {
+		/* Test hooks change what the device does: say so. */
+		add_taint(TAINT_TEST, LOCKDEP_STILL_OK);
+		/* The fault-injection sweep's, see sgpu_job_execute(). */
+		debugfs_create_atomic_t("engine_fail_nth", 0600,
+					sdev->drm.debugfs_root,
+					&sdev->engine_fail_nth);
+		debugfs_create_atomic_t("engine_fail_nth_left", 0600,
+					sdev->drm.debugfs_root,
+					&sdev->engine_fail_nth_left);
+		/* See sgpu_test_uaf_read(). */
 		debugfs_create_atomic_t("test_uaf_reads", 0600,
 					sdev->drm.debugfs_root,
 					&sdev->test_uaf_reads);
+	}
 	ret = drm_dev_register(&sdev->drm, 0);
 	if (ret)
 		goto err_fini_devmem;

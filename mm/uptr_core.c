@@ -65,21 +65,6 @@
 /* Pages pinned by all PIN ranges of all domains (leak checks). */
 atomic64_t uptr_pinned_total = ATOMIC64_INIT(0);
 
-/*
- * The DMA map of a block, in a function of our own, never inlined, so that
- * fail_function can fail it (docs/design.rst, "Fault injection"): with
- * retval -1, which is DMA_MAPPING_ERROR.
- */
-static noinline dma_addr_t uptr_dma_map_page(struct device *dev,
-					     struct page *page, size_t offset,
-					     size_t size,
-					     enum dma_data_direction dir,
-					     unsigned long attrs)
-{
-	return dma_map_page_attrs(dev, page, offset, size, dir, attrs);
-}
-ALLOW_ERROR_INJECTION(uptr_dma_map_page, ERRNO);
-
 /* Bound on populate attempts that lose the race against invalidations. */
 #define UPTR_RETRY_TIMEOUT_MS	1000
 
@@ -92,6 +77,21 @@ ALLOW_ERROR_INJECTION(uptr_dma_map_page, ERRNO);
  * two ranges may alias the same memory.
  */
 #define UPTR_DMA_ATTRS		DMA_ATTR_SKIP_CPU_SYNC
+
+/*
+ * The DMA map of a block, in a function of our own, never inlined, so that
+ * fail_function can fail it (docs/design.rst, "Fault injection").  It
+ * returns an errno, never an address, so that any injected retval is an
+ * error and none can be taken for a DMA address.
+ */
+static noinline int uptr_dma_map_page(struct device *dev, struct page *page,
+				      size_t size, enum dma_data_direction dir,
+				      dma_addr_t *addr)
+{
+	*addr = dma_map_page_attrs(dev, page, 0, size, dir, UPTR_DMA_ATTRS);
+	return dma_mapping_error(dev, *addr) ? -ENOMEM : 0;
+}
+ALLOW_ERROR_INJECTION(uptr_dma_map_page, ERRNO);
 
 /**
  * uptr_domain_init() - initialise a domain
@@ -126,6 +126,11 @@ int uptr_domain_init(struct uptr_domain *domain, struct device *dev,
 	domain->dev = dev;
 	domain->owner = owner;
 	domain->window = SZ_2M;
+	domain->max_order = UINT_MAX;
+	if (dev)
+		domain->max_order = ilog2(max_t(size_t, PAGE_SIZE,
+						dma_max_mapping_size(dev)) >>
+					  PAGE_SHIFT);
 	for (i = 0; i < UPTR_STAT_NR; i++)
 		atomic64_set(&domain->stats[i], 0);
 	for (i = 0; i < UPTR_NR_EVENTS; i++)
@@ -550,6 +555,7 @@ int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
 
 	memset(batch, 0, sizeof(*batch));
 	batch->max_pages = n;
+	batch->max_order = range->domain->max_order;
 	batch->blocks = kvmalloc_array(n, sizeof(*batch->blocks), gfp);
 	if (!batch->blocks)
 		goto err_free;
@@ -575,7 +581,8 @@ ALLOW_ERROR_INJECTION(uptr_batch_alloc, ERRNO);
 void uptr_batch_reset(struct uptr_batch *batch, unsigned long start,
 		      unsigned long npages)
 {
-	WARN_ON_ONCE(npages > batch->max_pages);
+	if (WARN_ON_ONCE(npages > batch->max_pages))
+		npages = batch->max_pages;
 	batch->start = start;
 	batch->npages = npages;
 	batch->nblocks = 0;
@@ -613,7 +620,7 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 	struct device *dev = range->domain->dev;
 	struct uptr_block *b, *end = batch->blocks + batch->nblocks;
 	long mapped = 0;
-	u64 addr;
+	dma_addr_t addr;
 
 	for (b = batch->blocks; b < end; b++) {
 		if (range->backend == UPTR_BACKEND_FAULT &&
@@ -621,11 +628,9 @@ int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
 			b->addr = PFN_PHYS(page_to_pfn(b->page));
 			b->flags |= UPTR_ENTRY_DEVICE_PRIVATE;
 		} else if (dev) {
-			addr = uptr_dma_map_page(dev, b->page, 0,
-						 PAGE_SIZE << b->order,
-						 uptr_dma_dir(b->flags),
-						 UPTR_DMA_ATTRS);
-			if (dma_mapping_error(dev, addr)) {
+			if (uptr_dma_map_page(dev, b->page,
+					      PAGE_SIZE << b->order,
+					      uptr_dma_dir(b->flags), &addr)) {
 				uptr_stat_add(range->domain,
 					      UPTR_STAT_DMA_MAPPED, mapped);
 				uptr_batch_unmap(range, batch);
@@ -744,14 +749,20 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 	}
 	WRITE_ONCE(range->nvalid, range->nvalid + added);
 	WRITE_ONCE(range->nwrite, range->nwrite + wadded);
+	/*
+	 * What was not installed must not stay mapped.  A FAULT batch holds
+	 * no page reference: once the domain lock is dropped an invalidation
+	 * may free its pages, so its leftovers are unmapped before that.
+	 */
+	batch->ninstalled = installed;
+	if (installed != batch->nblocks && batch->map_in_commit)
+		uptr_batch_unmap(range, batch);
 	mutex_unlock(&domain->lock);
 
 	uptr_stat_add(domain, UPTR_STAT_MAPPED, added);
 	uptr_stat_add(domain, UPTR_STAT_PAGES_POPULATED, added);
 
-	/* What was not installed must not stay mapped. */
-	batch->ninstalled = installed;
-	if (installed != batch->nblocks)
+	if (installed != batch->nblocks && !batch->map_in_commit)
 		uptr_batch_unmap(range, batch);
 	return 0;
 }

@@ -73,6 +73,8 @@ struct uptr_batch {
 	unsigned long *pinned;
 	/* Capacity of the arrays, in pages. */
 	unsigned long max_pages;
+	/* Largest block order the domain's device can map at once. */
+	unsigned int max_order;
 	/* Notifier sequence the pages were collected under. */
 	unsigned long seq;
 	/*
@@ -106,13 +108,19 @@ static inline void uptr_batch_add(struct uptr_batch *batch, unsigned long idx,
 				  unsigned int order, struct page *page,
 				  u8 flags)
 {
-	struct uptr_block *b = &batch->blocks[batch->nblocks++];
+	unsigned int o = min(order, batch->max_order);
+	unsigned long k;
+	struct uptr_block *b;
 
-	b->page = page;
-	b->addr = 0;
-	b->idx = idx;
-	b->order = order;
-	b->flags = flags;
+	/* A block larger than one DMA mapping may be is cut into several. */
+	for (k = 0; k < 1UL << order; k += 1UL << o) {
+		b = &batch->blocks[batch->nblocks++];
+		b->page = nth_page(page, k);
+		b->addr = 0;
+		b->idx = idx + k;
+		b->order = o;
+		b->flags = flags;
+	}
 }
 
 int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch);

@@ -57,7 +57,7 @@ static const struct {
 } fi_funcs[] = {
 	{ "uptr_pin_run",		-EFAULT },
 	{ "uptr_hmm_range_fault",	-EFAULT },
-	{ "uptr_dma_map_page",		-1 },	/* DMA_MAPPING_ERROR */
+	{ "uptr_dma_map_page",		-ENOMEM },
 	{ "uptr_batch_alloc",		-ENOMEM },
 	{ "uptr_range_init",		-ENOMEM },
 	{ "sgpu_pt_alloc",		0 },	/* NULL */

@@ -232,6 +232,12 @@ struct uptr_domain {
 	void *owner;
 	/** @window: default FAULT populate window in bytes.  Constant. */
 	unsigned long window;
+	/**
+	 * @max_order: largest block (2^order pages) one DMA mapping of @dev
+	 * may cover (dma_max_mapping_size()); larger folios are cut into
+	 * blocks of this order.  Constant.
+	 */
+	unsigned int max_order;
 	/** @stats: counters, see &enum uptr_counter.  Atomic. */
 	atomic64_t stats[UPTR_STAT_NR];
 	/** @events: invalidations per &enum mmu_notifier_event.  Atomic. */
