@@ -1287,10 +1287,18 @@ TEST_F(matrix, madv_free)
 	ASSERT_EQ(0, lru_drain_all(self->buf, self->size));
 	lazy = vmstat_event("pglazyfreed");
 	ASSERT_EQ(0, madvise(self->buf, self->size, MADV_PAGEOUT));
-	/* Reclaim discarded every lazily freed page (a PIN lost its pins). */
-	if (lazy >= 0)
-		EXPECT_LE(lazy + (long long)(self->size / PAGE),
-			  vmstat_event("pglazyfreed"));
+	/*
+	 * Reclaim really discarded lazily freed pages (a PIN lost its
+	 * pins).  Not necessarily all of them: a folio another CPU holds
+	 * isolated or locked at that moment is skipped by MADV_PAGEOUT
+	 * (seen: 57 of 64 in one run), and the test is about what the GPU
+	 * sees after those that were.
+	 */
+	if (lazy >= 0) {
+		lazy = vmstat_event("pglazyfreed") - lazy;
+		TH_LOG("%lld of %zu pages discarded", lazy, self->size / PAGE);
+		EXPECT_LT(0, lazy);
+	}
 	gpu_sees_cpu(_metadata, self);
 	EXPECT_FALSE(check_pattern(self->buf, self->size, self->seed));
 	verify(_metadata, self);
