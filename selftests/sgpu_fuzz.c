@@ -486,10 +486,27 @@ static void op_mremap(struct thr *t)
 		return;
 	pthread_rwlock_wrlock(&reglock);
 	atomic_fetch_add(&r->epoch, 1);
-	if (d != s && rd->kind == R_NONE) {
+	/*
+	 * A move to a free slot.  Not of a holed or PROT_NONE region: the
+	 * kernel unmaps the destination before it finds that the source is
+	 * not one mapping (-EFAULT), and an mmap() of another thread could
+	 * then land in the slot's hole and be clobbered by a later MAP_FIXED
+	 * of ours (seen: the fuzzer died of SIGSEGV after "mremap slot 5 ->
+	 * 4 ... = -14").
+	 */
+	if (d != s && rd->kind == R_NONE && r->prot != PROT_NONE) {
 		note(t, "mremap slot %d -> %d %zu -> %zu", s, d, r->size, nsize);
 		q = mremap(p, r->size, nsize, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   slot_addr(t->id, d));
+		/* Whatever failed, the destination may have been unmapped. */
+		if (q == MAP_FAILED) {
+			int err = errno;
+
+			mmap(slot_addr(t->id, d), nsize, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
+			     MAP_NORESERVE, -1, 0);
+			errno = err;
+		}
 		if (q != MAP_FAILED) {
 			reserve(p, r->size);
 			rd->kind = r->kind;
