@@ -62,6 +62,7 @@
 #include <linux/uptr_test.h>
 
 #include "kselftest.h"
+#include "uptr_selftest.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -77,7 +78,6 @@
 #endif
 
 #define PAGE		4096UL
-#define TWOMEG		(2UL << 20)
 #define SLOT		(4UL << 20)	/* arena slot: one region */
 #define NSLOT		6		/* regions per thread */
 /*
@@ -1585,21 +1585,6 @@ static void op_fork(struct thr *t)
 	atomic_fetch_add(&sh->forks, 1);
 	t->kids[i].pid = pid > 0 ? pid : 0;
 	note_ret(t, pid > 0 ? 0 : -errno);
-}
-
-static long vmpin_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 /* ---- the thread loop --------------------------------------------------- */
