@@ -191,7 +191,10 @@ if selected runner:parser; then
 	   awk -f tools/vm/scan-log.awk $td/console.log | diff -u $td/console.expected - \
 		>> "$logs/parser.diff" &&
 	   awk -f tools/vm/scan-log.awk $td/console-expect.log |
-		diff -u $td/console-expect.expected - >> "$logs/parser.diff"; then
+		diff -u $td/console-expect.expected - >> "$logs/parser.diff" &&
+	   awk -v known=$td/kcsan-known.list -f tools/vm/scan-log.awk \
+		$td/console-kcsan.log |
+		diff -u $td/console-kcsan.expected - >> "$logs/parser.diff"; then
 		report PASS runner:parser
 	else
 		report FAIL runner:parser "output differs from $td/*.expected"

@@ -259,7 +259,8 @@ else
 	report
 fi
 
-awk -f "$UPTR_ROOT/tools/vm/scan-log.awk" "$dir/console.txt" > "$dir/kernel-log.txt"
+awk -v known="$UPTR_ROOT/tools/vm/kcsan-known.list" \
+	-f "$UPTR_ROOT/tools/vm/scan-log.awk" "$dir/console.txt" > "$dir/kernel-log.txt"
 reports=$(sed -n 's/^@reports //p' "$dir/kernel-log.txt")
 if [ "$reports" = 0 ]; then
 	line="PASS kernel-log"

@@ -23,6 +23,12 @@
 # never closed, or a "begin" inside a window counts as a report too.  The
 # OOM killer's lines are reports outside such a window: a test that did not
 # ask for an OOM kill must not get one.
+#
+# Known kernel races.  With -v known=FILE (tools/vm/kcsan-known.list), a
+# KCSAN report whose "data-race in A / B" pair FILE lists is a race inside
+# the kernel itself: shown, marked, not counted; but it counts after all
+# when one of its stack lines names a frame of our modules ([uptr...] or
+# [sgpu...]).
 
 BEGIN {
 	bad = "(WARNING:|BUG:|BUG [a-z0-9_-]+ \\(|kernel BUG at|KASAN:|UBSAN:|" \
@@ -52,6 +58,14 @@ BEGIN {
 	      "Memory cgroup out of memory: Killed process|" \
 	      "oom_reaper: unable to reap)"
 	kasan_follow = "page dumped because: kasan: bad access detected"
+	nknown = 0
+	while (known != "" && (getline kl < known) > 0) {
+		if (kl ~ /^#/ || kl !~ /\t/)
+			continue
+		known_pair[substr(kl, 1, index(kl, "\t") - 1)] = 1
+		nknown++
+	}
+	in_known = 0
 	expect = ""		# the title of the open window, if any
 	expect_open = 0
 	expect_seen = 0
@@ -113,7 +127,31 @@ expect_open && ($0 ~ bad || $0 ~ oom) && $0 !~ benign &&
 	next
 }
 
+# A KCSAN report of a listed kernel race: shown, not counted.
+/BUG: KCSAN: data-race in / && \
+(substr($0, index($0, "data-race in ") + 13) in known_pair) {
+	if (printed > 0)
+		show("--")
+	show("[known kernel race, tools/vm/kcsan-known.list] " $0)
+	kcsan = 1
+	in_known = 1
+	after = 100
+	nprev = 0
+	next
+}
+
+# ... unless our modules are in its stacks.
+in_known && after > 0 && /\[(uptr|sgpu)[a-z_]*\]/ {
+	show("[a frame of our modules in a known kernel race] " $0)
+	reports++
+	in_known = 0
+	after--
+	nprev = 0
+	next
+}
+
 ($0 ~ bad || $0 ~ oom) && $0 !~ benign {
+	in_known = 0
 	if (after == 0) {
 		if (printed > 0)
 			show("--")
@@ -139,6 +177,8 @@ after > 0 {
 	if ($0 ~ /---\[ end trace/ || $0 ~ /---\[ end Kernel panic/ ||
 	    (kcsan && $0 ~ /^(\[ *[0-9.]+\] )?====+$/))
 		after = 0
+	if (after == 0)
+		in_known = 0
 	nprev = 0
 	next
 }
