@@ -30,7 +30,12 @@
  * - fence mode: wait (blockable) or test (non-blockable, fail if busy) the
  *   VM resv's BOOKKEEP fences, which include every bind and EXEC job that
  *   could use the pages; zap the PTEs of the invalidated part of every
- *   mapping of the BO; put the BO on the VM's invalidated list.
+ *   mapping of the BO; put the BO on the VM's invalidated list.  The
+ *   teardown of the address space (exit, OOM reaper:
+ *   uptr_invalidate_is_teardown()) waits at most as long as the exit would
+ *   wait for the jobs at close, nothing for a killed process, then marks
+ *   the BO torn down (&sgpu_ubo.torn_down: queued jobs' snapshots of its
+ *   entries are never written) and zaps; jobs that still reach it fault.
  * - fault mode: zap the PTEs, which flushes the engine's translations;
  *   jobs fault on their next access.
  */
@@ -213,13 +218,30 @@ int sgpu_shmem_entries(struct drm_gem_object *obj, u64 offset, u64 npages,
 	return idx >= first + npages ? 0 : -EINVAL;
 }
 
+/*
+ * How long the teardown of an address space may wait for a fence-mode
+ * VM's jobs: as long as the exit of their process would wait at close
+ * (sgpu_vm_close_budget(): nothing for a killed process, OOM victims
+ * included), and never longer than %SGPU_EXIT_FLUSH_MS, whoever drops the
+ * last user of the mm.  Nothing for the OOM reaper: it must not sleep.
+ */
+static long sgpu_ubo_teardown_budget(const struct mmu_notifier_range *nrange)
+{
+	if (!mmu_notifier_range_blockable(nrange))
+		return 0;
+	return min_t(long, sgpu_vm_close_budget(),
+		     msecs_to_jiffies(SGPU_EXIT_FLUSH_MS));
+}
+
 static bool sgpu_ubo_invalidate(struct uptr_range *range,
 				const struct mmu_notifier_range *nrange,
 				unsigned long start, unsigned long end)
 {
 	struct sgpu_ubo *ubo = container_of(range, struct sgpu_ubo, range);
+	bool teardown = uptr_invalidate_is_teardown(nrange);
 	struct sgpu_vm *vm = ubo->vm;
 	struct dma_resv *resv = drm_gpuvm_resv(&vm->gpuvm);
+	long budget = MAX_SCHEDULE_TIMEOUT;
 	struct sgpu_mapping *m;
 	unsigned long us, ue, s, e;
 
@@ -227,12 +249,26 @@ static bool sgpu_ubo_invalidate(struct uptr_range *range,
 
 	if (vm->mode == SGPU_VM_MODE_FENCE &&
 	    !dma_resv_test_signaled(resv, DMA_RESV_USAGE_BOOKKEEP)) {
-		/* The OOM reaper must not wait for the GPU. */
-		if (!mmu_notifier_range_blockable(nrange))
-			return false;
-		sgpu_vm_stat_add(vm, SGPU_VM_NOTIFIER_WAITS, 1);
-		dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
-				      MAX_SCHEDULE_TIMEOUT);
+		if (teardown)
+			budget = sgpu_ubo_teardown_budget(nrange);
+		else if (!mmu_notifier_range_blockable(nrange))
+			return false;	/* must not wait, the GPU may use them */
+		if (budget) {
+			sgpu_vm_stat_add(vm, SGPU_VM_NOTIFIER_WAITS, 1);
+			dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP,
+					      false, budget);
+		}
+	}
+	/*
+	 * Jobs may still run and carry snapshots of the entries (binds,
+	 * rebinds): from now on the engine must not write them
+	 * (sgpu_pt_map()); a job that reaches the range faults.
+	 */
+	if (vm->mode == SGPU_VM_MODE_FENCE && teardown &&
+	    !READ_ONCE(ubo->torn_down)) {
+		spin_lock(&vm->pt_lock);
+		WRITE_ONCE(ubo->torn_down, true);
+		spin_unlock(&vm->pt_lock);
 	}
 
 	list_for_each_entry(m, &ubo->mappings, bo_link) {

@@ -354,6 +354,14 @@ struct sgpu_ubo {
 	atomic64_t migrated;
 	/** @nmappings: live mappings.  Atomic. */
 	atomic64_t nmappings;
+	/**
+	 * @torn_down: fence mode: the address space of the range is being
+	 * torn down and the notifier zapped without waiting for the VM's
+	 * jobs (uptr_invalidate_is_teardown()): snapshots of the entries that
+	 * queued jobs carry must never reach the page tables.  Set once,
+	 * under the domain lock and pt_lock; read under pt_lock.
+	 */
+	bool torn_down;
 };
 
 /**
@@ -398,7 +406,11 @@ struct sgpu_pt_op {
 	bool read_only;
 	/** @userptr: large leaves need a covering uptr entry order. */
 	bool userptr;
-	/** @ubo: userptr rebind: the BO whose entries fill @entries. */
+	/**
+	 * @ubo: userptr map or rebind: the BO whose entries fill @entries.
+	 * Alive while the job is: a mapping of it stays in the VM until a
+	 * later job removed it and ran.
+	 */
 	struct sgpu_ubo *ubo;
 	/** @uaddr: userptr rebind: user address of @va. */
 	unsigned long uaddr;
@@ -508,7 +520,8 @@ int sgpu_pt_init(struct sgpu_vm *vm);
 void sgpu_pt_fini(struct sgpu_vm *vm);
 int sgpu_pt_prepare(struct sgpu_vm *vm, u64 va, u64 size);
 void sgpu_pt_map(struct sgpu_vm *vm, u64 va, u64 npages,
-		 const uptr_entry_t *entries, bool read_only, bool userptr);
+		 const uptr_entry_t *entries, bool read_only, bool userptr,
+		 const struct sgpu_ubo *ubo);
 void sgpu_pt_zap(struct sgpu_vm *vm, u64 va, u64 size);
 
 /**

@@ -321,7 +321,7 @@ static int sgpu_gpu_fault(struct sgpu_job *job, u64 va, bool write)
 	for (i = 0; i < n; i++)
 		entries[i] = uptr_range_entry(r, ws + (i << PAGE_SHIFT));
 	sgpu_pt_map(vm, gva->va.addr + (ws - mstart), n, entries,
-		    m->read_only, true);
+		    m->read_only, true, NULL);
 	uptr_domain_unlock(r->domain);
 	kvfree(entries);
 	ret = 0;
@@ -635,7 +635,7 @@ static void sgpu_job_run_cmds(struct sgpu_job *job)
 		sgpu_pt_zap(vm, m->zap_addr, m->zap_range);
 	list_for_each_entry(op, &job->pt_ops, link)
 		sgpu_pt_map(vm, op->va, op->npages, op->entries, op->read_only,
-			    op->userptr);
+			    op->userptr, op->ubo);
 	if (job->kind != SGPU_JOB_EXEC)
 		return;
 

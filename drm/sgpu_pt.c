@@ -294,16 +294,22 @@ static bool sgpu_pt_set_leaf(struct sgpu_vm *vm, u64 va, unsigned int level,
  * @entries: one &uptr_entry_t per page; invalid entries clear their PTE
  * @read_only: never set %SGPU_PTE_WRITE
  * @userptr: @entries come from a uptr range (their order limits leaves)
+ * @ubo: the userptr BO @entries are a snapshot of, or NULL: once its
+ *	address space was torn down (&sgpu_ubo.torn_down) nothing more is
+ *	written, the rest of the range stays unmapped
  *
  * The range must have been prepared with sgpu_pt_prepare().  Takes pt_lock
- * per 2 MiB block (or 1 GiB leaf).  Never allocates.
+ * per 2 MiB block (or 1 GiB leaf), and checks @ubo under it: the teardown
+ * zap sets the flag under pt_lock, so a block is either written before
+ * that zap (which then removes it) or not at all.  Never allocates.
  *
  * Context: Process context (job, fault handler); pt_lock not held.  For
  * userptr entries the caller either holds the domain lock or knows that
- * the notifier waits for it (fence mode job).
+ * the notifier waits for it, or passes @ubo (fence mode job).
  */
 void sgpu_pt_map(struct sgpu_vm *vm, u64 va, u64 npages,
-		 const uptr_entry_t *entries, bool read_only, bool userptr)
+		 const uptr_entry_t *entries, bool read_only, bool userptr,
+		 const struct sgpu_ubo *ubo)
 {
 	u64 i = 0, n, j, a, pte;
 	struct sgpu_pt *pt;
@@ -312,6 +318,8 @@ void sgpu_pt_map(struct sgpu_vm *vm, u64 va, u64 npages,
 	while (i < npages) {
 		a = va + (i << PAGE_SHIFT);
 		spin_lock(&vm->pt_lock);
+		if (ubo && READ_ONCE(ubo->torn_down))
+			goto out_unlock;
 		if (IS_ALIGNED(a, SZ_1G) && npages - i >= (SZ_1G >> PAGE_SHIFT) &&
 		    sgpu_pt_block_ok(&entries[i], 18, userptr)) {
 			pte = sgpu_pte(entries[i], read_only);

@@ -620,6 +620,7 @@ static bool sgpu_bind_snapshot(struct sgpu_bind_ctx *ctx, struct sgpu_ubo *ubo,
 		if (!((i + 1) % SGPU_RESCHED_PAGES))
 			cond_resched();
 	}
+	op->ubo = ubo;
 	return true;
 }
 

@@ -386,6 +386,37 @@ out_unlock:
 	return true;
 }
 
+/**
+ * uptr_invalidate_is_teardown() - does an invalidation tear the mm down?
+ * @nrange: the range handed to &uptr_range_ops.invalidate
+ *
+ * True for the invalidations of an address space that no CPU will run in
+ * again: those of exit_mmap() once the last user of the mm is gone
+ * (mm_users is zero; first %MMU_NOTIFY_RELEASE from mmu_notifier_release(),
+ * which interval notifiers get too, then %MMU_NOTIFY_UNMAP), and the OOM
+ * reaper's unmap of a victim (%MMF_UNSTABLE, set before it invalidates;
+ * the victim's own faults then fail).  The contents of the
+ * range are being thrown away, so nobody can compare what the device
+ * reads or writes there with the CPU's view any more.  A driver may
+ * then stop the device's access (remove and flush its translations)
+ * without waiting for device work that still uses the range to finish; that
+ * work sees the range unmapped.  It must still make sure that the device
+ * cannot reach the pages once the callback returned, including through
+ * translations it queued for later.  Never true for munmap(), migration,
+ * reclaim or any other event of a live address space.
+ *
+ * Context: Any context; meant for &uptr_range_ops.invalidate.
+ * Return: true if @nrange is part of the teardown of its mm.
+ */
+bool uptr_invalidate_is_teardown(const struct mmu_notifier_range *nrange)
+{
+	return (nrange->event == MMU_NOTIFY_RELEASE ||
+		nrange->event == MMU_NOTIFY_UNMAP) &&
+	       (!atomic_read(&nrange->mm->mm_users) ||
+		test_bit(MMF_UNSTABLE, &nrange->mm->flags));
+}
+EXPORT_SYMBOL_GPL(uptr_invalidate_is_teardown);
+
 static const struct mmu_interval_notifier_ops uptr_mni_ops = {
 	.invalidate = uptr_invalidate,
 };

@@ -257,7 +257,10 @@ struct uptr_range_ops {
 	 * for the device's fences with dma_resv_wait_timeout(), but must not
 	 * allocate memory or take a dma_resv lock, mmap_lock or a folio lock.
 	 * For a non-blockable event (OOM reaper) it must not sleep and returns
-	 * false if the device may still be using the pages.
+	 * false if the device may still be using the pages.  When the event
+	 * tears the address space down (uptr_invalidate_is_teardown()), the
+	 * callback need not wait for device work that uses the range: it may
+	 * cut the device off the pages and return true at once.
 	 *
 	 * A blockable event cannot be refused: the mm changes the CPU page
 	 * tables whatever the answer.  If the callback returns false anyway,
@@ -364,6 +367,7 @@ unsigned long uptr_range_count_valid(struct uptr_range *range,
 
 int uptr_check_vmas(struct mm_struct *mm, unsigned long start,
 		    unsigned long end, unsigned int flags);
+bool uptr_invalidate_is_teardown(const struct mmu_notifier_range *nrange);
 
 /**
  * uptr_domain_lock() - take the notifier lock of a domain

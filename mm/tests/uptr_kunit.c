@@ -2053,6 +2053,46 @@ static void uptr_kunit_cov_fault_partly_unmapped(struct kunit *test)
 			uptr_kunit_expect_pinned(priv, want));
 }
 
+/*
+ * uptr_invalidate_is_teardown(): which invalidations tear the mm down.  A
+ * blank mm is enough, the helper reads the event, mm_users and the flags.
+ * Regression of the OOM test's defect: the first call exit_mmap() makes is
+ * MMU_NOTIFY_RELEASE, and sgpu's first version looked for UNMAP only (its
+ * killed-exit test still waited for every queued job).
+ */
+static void uptr_kunit_teardown_events(struct kunit *test)
+{
+	struct mmu_notifier_range nrange;
+	struct mm_struct *mm;
+
+	mm = kunit_kzalloc(test, sizeof(*mm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mm);
+
+	/* A live mm: nothing is a teardown, not even an unmap. */
+	atomic_set(&mm->mm_users, 1);
+	mmu_notifier_range_init(&nrange, MMU_NOTIFY_UNMAP, 0, mm, 0, PAGE_SIZE);
+	KUNIT_EXPECT_FALSE(test, uptr_invalidate_is_teardown(&nrange));
+	nrange.event = MMU_NOTIFY_MIGRATE;
+	KUNIT_EXPECT_FALSE(test, uptr_invalidate_is_teardown(&nrange));
+
+	/* exit_mmap(): no user left, RELEASE then UNMAP. */
+	atomic_set(&mm->mm_users, 0);
+	nrange.event = MMU_NOTIFY_RELEASE;
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_is_teardown(&nrange));
+	nrange.event = MMU_NOTIFY_UNMAP;
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_is_teardown(&nrange));
+	nrange.event = MMU_NOTIFY_CLEAR;
+	KUNIT_EXPECT_FALSE(test, uptr_invalidate_is_teardown(&nrange));
+
+	/* The OOM reaper: users left, but the mm is marked unstable. */
+	atomic_set(&mm->mm_users, 2);
+	set_bit(MMF_UNSTABLE, &mm->flags);
+	nrange.event = MMU_NOTIFY_UNMAP;
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_is_teardown(&nrange));
+	nrange.event = MMU_NOTIFY_PROTECTION_VMA;
+	KUNIT_EXPECT_FALSE(test, uptr_invalidate_is_teardown(&nrange));
+}
+
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -2098,6 +2138,7 @@ static struct kunit_case uptr_kunit_cases[] = {
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_cov_fault_partly_unmapped,
 			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE(uptr_kunit_teardown_events),
 	{}
 };
 
