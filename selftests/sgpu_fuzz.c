@@ -1206,29 +1206,6 @@ static void op_bogus(struct thr *t)
 	check(t, I_BOGUS, ret == -EINVAL ? -ENOTTY : ret);
 }
 
-/* Close the sgpu file with whatever is in flight, and open a new one. */
-static int sgpu_open(void)
-{
-	char path[64], name[16];
-	struct drm_version v;
-	int i, fd;
-
-	for (i = 128; i < 192; i++) {
-		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&v, 0, sizeof(v));
-		memset(name, 0, sizeof(name));
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "sgpu"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static void drop_bomaps(struct thr *t)
 {
 	int s;
@@ -1249,6 +1226,7 @@ static void drop_bomaps(struct thr *t)
 	pthread_rwlock_unlock(&reglock);
 }
 
+/* Close the sgpu file with whatever is in flight, and open a new one. */
 static void op_reopen(struct thr *t)
 {
 	note(t, "close sgpu file (work in flight), reopen");
