@@ -72,25 +72,6 @@ static int uptr_create(int fd, void *addr, size_t size, __u64 backend,
 	return 0;
 }
 
-static int uptr_cmd(int fd, unsigned long op, __u64 handle, void *addr,
-		    size_t size, __u64 flags, void *ptr,
-		    struct uptr_test_cmd *out)
-{
-	struct uptr_test_cmd c = {
-		.handle = handle,
-		.addr = (uintptr_t)addr,
-		.size = size,
-		.flags = flags,
-		.ptr = (uintptr_t)ptr,
-	};
-
-	if (ioctl(fd, op, &c))
-		return -errno;
-	if (out)
-		*out = c;
-	return 0;
-}
-
 static int uptr_destroy(int fd, __u64 handle)
 {
 	return uptr_cmd(fd, UPTR_TEST_DESTROY, handle, NULL, 0, 0, NULL, NULL);

@@ -832,23 +832,6 @@ static void teardown_release(struct _test_data_fn *self)
 /* ------------------------------------------------------------------ */
 /* /dev/uptr_test steps. */
 
-static int ut_cmd(int fd, unsigned long op, __u64 handle, void *addr,
-		  size_t size, __u64 flags, void *ptr, __u64 *npages)
-{
-	struct uptr_test_cmd c = {
-		.handle = handle,
-		.addr = (uintptr_t)addr,
-		.size = size,
-		.flags = flags,
-		.ptr = (uintptr_t)ptr,
-	};
-	int ret = raw(fd, op, &c);
-
-	if (npages)
-		*npages = c.npages;
-	return ret;
-}
-
 static int ut_create(struct _test_data_fn *self, int fd)
 {
 	struct uptr_test_create c = {
@@ -878,15 +861,15 @@ static int ut_setup_range(struct _test_data_fn *self)
 static int ut_setup_populated(struct _test_data_fn *self)
 {
 	return ut_setup_range(self) ?:
-	       ut_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
-		      UPTR_TEST_POPULATE_WRITE, NULL, NULL);
+	       uptr_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
+			UPTR_TEST_POPULATE_WRITE, NULL, NULL);
 }
 
 static void ut_teardown(struct _test_data_fn *self)
 {
 	if (self->uh)
-		ut_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
-		       NULL, NULL);
+		uptr_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
+			 NULL, NULL);
 	self->uh = 0;
 	release(self);
 }
@@ -900,8 +883,8 @@ static int ut_use_range(struct _test_data_fn *self, int fd)
 	if (!src)
 		return -ENOMEM;
 	pattern(src, SZ, ++self->seed);
-	ret = ut_cmd(fd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
-		     UPTR_TEST_RW_POPULATE, src, NULL);
+	ret = uptr_cmd(fd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
+		       UPTR_TEST_RW_POPULATE, src, NULL);
 	if (!ret && !check_pattern(self->buf, SZ, self->seed))
 		ret = -EILSEQ;
 	free(src);
@@ -935,8 +918,8 @@ static int ut_call_create(struct _test_data_fn *self)
 
 static int ut_call_destroy(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
-		      NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
+			NULL, NULL);
 }
 
 static int ut_use_gone(struct _test_data_fn *self)
@@ -951,15 +934,16 @@ static int ut_use_gone(struct _test_data_fn *self)
 static int ut_use_populated(struct _test_data_fn *self)
 {
 	__u32 *dst = malloc(SZ);
-	__u64 n = 0;
+	struct uptr_test_cmd c = { };
 	int ret;
 
 	if (!dst)
 		return -ENOMEM;
 	pattern(self->buf, SZ, ++self->seed);
-	ret = ut_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ, 0,
-		     dst, &n);
-	if (!ret && (n != SZ / PAGE || !check_pattern(dst, SZ, self->seed)))
+	ret = uptr_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ, 0,
+		       dst, &c);
+	if (!ret &&
+	    (c.npages != SZ / PAGE || !check_pattern(dst, SZ, self->seed)))
 		ret = -EILSEQ;
 	free(dst);
 	return ret;
@@ -967,29 +951,29 @@ static int ut_use_populated(struct _test_data_fn *self)
 
 static int ut_call_populate(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
-		      UPTR_TEST_POPULATE_WRITE, NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
+			UPTR_TEST_POPULATE_WRITE, NULL, NULL);
 }
 
 static int ut_call_populate_lock(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
-		      UPTR_TEST_POPULATE_WRITE | UPTR_TEST_POPULATE_LOCK,
-		      NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
+			UPTR_TEST_POPULATE_WRITE | UPTR_TEST_POPULATE_LOCK,
+			NULL, NULL);
 }
 
 static int ut_call_fault(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_FAULT, self->uh,
-		      (char *)self->buf + 5 * PAGE + 8, 0,
-		      UPTR_TEST_POPULATE_WRITE, NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_FAULT, self->uh,
+			(char *)self->buf + 5 * PAGE + 8, 0,
+			UPTR_TEST_POPULATE_WRITE, NULL, NULL);
 }
 
 static int ut_use_faulted(struct _test_data_fn *self)
 {
 	__u64 e[SZ / PAGE];
-	int ret = ut_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf,
-			 SZ, 0, e, NULL);
+	int ret = uptr_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf,
+			   SZ, 0, e, NULL);
 
 	if (ret)
 		return ret;
@@ -1016,8 +1000,8 @@ static int ut_setup_rw(struct _test_data_fn *self)
 
 static int ut_call_write(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
-		      UPTR_TEST_RW_POPULATE, ut_src, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
+			UPTR_TEST_RW_POPULATE, ut_src, NULL);
 }
 
 static int ut_use_written(struct _test_data_fn *self)
@@ -1027,8 +1011,8 @@ static int ut_use_written(struct _test_data_fn *self)
 
 static int ut_call_read(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ,
-		      UPTR_TEST_RW_POPULATE, ut_dst, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ,
+			UPTR_TEST_RW_POPULATE, ut_dst, NULL);
 }
 
 static int ut_use_read(struct _test_data_fn *self)
@@ -1046,8 +1030,12 @@ static int ut_setup_entries(struct _test_data_fn *self)
 
 static int ut_call_entries(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf, SZ, 0,
-		      ut_ent, &self->scratch);
+	struct uptr_test_cmd c = { };
+	int ret = uptr_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf,
+			   SZ, 0, ut_ent, &c);
+
+	self->scratch = c.npages;
+	return ret;
 }
 
 static int ut_use_entries(struct _test_data_fn *self)
@@ -1123,8 +1111,8 @@ FIXTURE_TEARDOWN(fn)
 	fi_teardown();
 	/* What a failed assertion left behind goes with its files. */
 	if (self->uh && self->ufd >= 0)
-		ut_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
-		       NULL, NULL);
+		uptr_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
+			 NULL, NULL);
 	if (self->fd2 >= 0)
 		close(self->fd2);
 	step_close(self);

@@ -2,7 +2,7 @@
 /*
  * uptr_selftest.h - what every selftest of this project shares: checks in
  * forked children, the process's long-term pinned memory (VmPin), the
- * sgpu render node, and one-line reads and writes of sysfs, debugfs and
+ * sgpu render node, /dev/uptr_test commands, and one-line reads and writes of sysfs, debugfs and
  * procfs files.  Header-only, every helper static; included after
  * kselftest_harness.h (or kselftest.h: nothing here needs the harness).
  *
@@ -13,12 +13,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 
 #include <drm/drm.h>
+#include <linux/uptr_test.h>
 
 #define TWOMEG		(2UL << 20)
 
@@ -68,6 +70,30 @@ static inline long long vmstat_event(const char *name)
 			break;
 		}
 	fclose(f);
+	return ret;
+}
+
+/*
+ * A command of /dev/uptr_test (UPTR_TEST_POPULATE, _READ, _ENTRIES...) on
+ * the range @handle, made once: a fail-nth step must see its own errno.
+ * The command as the kernel left it (npages...) goes to @out unless it is
+ * NULL, also after a failure.  Return: 0, or -errno.
+ */
+static inline int uptr_cmd(int fd, unsigned long op, __u64 handle,
+			   void *addr, size_t size, __u64 flags, void *ptr,
+			   struct uptr_test_cmd *out)
+{
+	struct uptr_test_cmd c = {
+		.handle = handle,
+		.addr = (uintptr_t)addr,
+		.size = size,
+		.flags = flags,
+		.ptr = (uintptr_t)ptr,
+	};
+	int ret = ioctl(fd, op, &c) ? -errno : 0;
+
+	if (out)
+		*out = c;
 	return ret;
 }
 
