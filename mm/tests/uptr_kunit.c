@@ -1867,6 +1867,25 @@ static unsigned int uptr_kunit_ref_order(unsigned long i, unsigned long lo,
 }
 
 /*
+ * uptr_kunit_thp_buf() as a range populated for writing, and @orders for
+ * uptr_kunit_blocks().
+ */
+static unsigned long uptr_kunit_thp_populated(struct kunit *test,
+					      int **orders)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	unsigned long thp = uptr_kunit_thp_buf(test);
+
+	*orders = kunit_kcalloc(test, UPTR_KUNIT_THP_PAGES, sizeof(**orders),
+				GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, *orders);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, thp, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	return thp;
+}
+
+/*
  * A PMD-mapped THP populated as a whole is one block of order 9, DMA-mapped
  * once; a range that starts and ends inside it gets the largest aligned
  * blocks that fit, down to single pages at the edges, each mapped once.
@@ -1880,14 +1899,8 @@ static void uptr_kunit_i12_thp_orders(struct kunit *test)
 	int *orders;
 	long nblocks;
 
-	thp = uptr_kunit_thp_buf(test);
-	orders = kunit_kcalloc(test, np, sizeof(*orders), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, orders);
-
 	/* The whole THP. */
-	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
-	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, thp, SZ_2M,
-						  UPTR_POPULATE_WRITE), 0);
+	thp = uptr_kunit_thp_populated(test, &orders);
 	nblocks = uptr_kunit_blocks(priv, orders);
 	KUNIT_EXPECT_EQ(test, nblocks, 1);
 	for (i = 0; i < np; i++)
@@ -1955,13 +1968,7 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 	int *orders;
 	long nblocks;
 
-	thp = uptr_kunit_thp_buf(test);
-	orders = kunit_kcalloc(test, np, sizeof(*orders), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, orders);
-
-	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
-	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, thp, SZ_2M,
-						  UPTR_POPULATE_WRITE), 0);
+	thp = uptr_kunit_thp_populated(test, &orders);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_blocks(priv, orders), 1);
 
 	/* Splits the PMD, then unmaps one page. */
