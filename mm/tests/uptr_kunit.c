@@ -523,7 +523,9 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 	unsigned long i, nvalid, bad_order = 0, bad_flags = 0, bad_page = 0;
 	struct uptr_range *range = &priv->range;
 	bool valid, outside;
+	struct page *page;
 	uptr_entry_t e;
+	unsigned int o;
 
 	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x5eed0000);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
@@ -559,11 +561,19 @@ static void uptr_kunit_populate_readback(struct kunit *test)
 			  UPTR_ENTRY_DEVICE_PRIVATE)) !=
 		    (UPTR_ENTRY_VALID | UPTR_ENTRY_WRITE))
 			bad_flags++;
-		/* 16 pages of a fresh mapping: no THP. */
-		if (uptr_entry_order(e))
+		/*
+		 * 16 pages of a fresh mapping: small pages, or mTHP folios
+		 * when the kernel's mTHP sizes say so.  No block is larger
+		 * than the folio it lies in, and range->pages holds the page
+		 * of the first entry of each block, NULL for the others.
+		 */
+		o = uptr_entry_order(e);
+		page = uptr_kunit_entry_page(priv, e);
+		if (!page || o > folio_order(page_folio(page)))
 			bad_order++;
 		if (range->pages &&
-		    uptr_kunit_entry_page(priv, e) != range->pages[i])
+		    range->pages[i] != (IS_ALIGNED(uptr_kunit_page(priv, i),
+						   PAGE_SIZE << o) ? page : NULL))
 			bad_page++;
 	}
 	uptr_domain_unlock(&priv->domain);
