@@ -1141,24 +1141,6 @@ TEST_F(sgpu, read_only_shmem_write)
 	munmap(shm, size);
 }
 
-/* Drop CAP_IPC_LOCK from every set: RLIMIT_MEMLOCK applies again. */
-static int drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
-	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[idx].effective &= ~mask;
-	data[idx].permitted &= ~mask;
-	data[idx].inheritable &= ~mask;
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
-
 #define VA_BIG		VA(1 << 16)	/* 1 TiB */
 
 /*

@@ -804,26 +804,6 @@ TEST_F_TIMEOUT(uptr, numa_move, 120)
 	munmap(buf, size);
 }
 
-/* Drop CAP_IPC_LOCK from every set of this process. */
-static int drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
-	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[idx].effective &= ~mask;
-	data[idx].permitted &= ~mask;
-	data[idx].inheritable &= ~mask;
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
-}
-
 /*
  * RLIMIT_MEMLOCK without CAP_IPC_LOCK: a PIN range of more pages than the
  * limit is refused at creation, PIN populates beyond the limit fail with

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * uptr_selftest.h - what every selftest of this project shares: checks in
- * forked children, the process's long-term pinned memory (VmPin), the
- * sgpu render node, /dev/uptr_test commands, and one-line reads and writes of sysfs, debugfs and
- * procfs files.  Header-only, every helper static; included after
- * kselftest_harness.h (or kselftest.h: nothing here needs the harness).
+ * forked children, the process's long-term pinned memory (VmPin) and
+ * CAP_IPC_LOCK, /proc/vmstat events, the sgpu render node, the
+ * /dev/uptr_test commands, and one-line reads and writes of sysfs,
+ * debugfs and procfs files.  Header-only, every helper static; included
+ * after kselftest_harness.h (or kselftest.h: nothing here needs the
+ * harness).
  *
  * Copyright (c) 2026 The uptr authors
  */
@@ -18,8 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #include <drm/drm.h>
+#include <linux/capability.h>
 #include <linux/uptr_test.h>
 
 #define TWOMEG		(2UL << 20)
@@ -47,6 +51,27 @@ static inline long vmpin_kb(void)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/*
+ * Drop CAP_IPC_LOCK from every set of this process, so that RLIMIT_MEMLOCK
+ * applies to its long-term pins again.  Return: 0, or -errno.
+ */
+static inline int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
+	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[idx].effective &= ~mask;
+	data[idx].permitted &= ~mask;
+	data[idx].inheritable &= ~mask;
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }
 
 /*
