@@ -334,6 +334,17 @@ static struct page *uptr_kunit_entry_page(struct uptr_kunit_priv *priv,
 	return pfn_to_page(PHYS_PFN(phys));
 }
 
+/* Does the user page at @addr read as zeroes? */
+static bool uptr_kunit_user_zero(struct kunit *test, unsigned long addr)
+{
+	u8 *buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)addr,
+					     PAGE_SIZE), 0);
+	return !memchr_inv(buf, 0, PAGE_SIZE);
+}
+
 /* Fill [start, start + len) of the user buffer with a pattern of @seed. */
 static void uptr_kunit_fill(struct kunit *test, unsigned long start,
 			    unsigned long len, u32 seed)
@@ -782,7 +793,6 @@ static void uptr_kunit_zap_subrange(struct kunit *test)
 	const unsigned long n = UPTR_KUNIT_NPAGES;
 	unsigned long zap = uptr_kunit_page(priv, 2);
 	u64 clears, gen;
-	u8 *buf;
 
 	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x24680000);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
@@ -819,11 +829,7 @@ static void uptr_kunit_zap_subrange(struct kunit *test)
 			uptr_kunit_expect_pinned(priv, n));
 	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
 						      UPTR_KUNIT_SIZE), n);
-	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)zap,
-					     PAGE_SIZE), 0);
-	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, PAGE_SIZE));
+	KUNIT_EXPECT_TRUE(test, uptr_kunit_user_zero(test, zap));
 }
 
 /* An invalidation between collection and commit makes populate retry. */
@@ -834,7 +840,6 @@ static void uptr_kunit_retry_race(struct kunit *test)
 	const unsigned long n = UPTR_KUNIT_NPAGES;
 	bool valid;
 	u64 clears;
-	u8 *buf;
 
 	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x77770000);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init(test, 0), 0);
@@ -865,11 +870,7 @@ static void uptr_kunit_retry_race(struct kunit *test)
 	/* The device sees the page the CPU sees: the new, zeroed one. */
 	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
 						      UPTR_KUNIT_SIZE), n);
-	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)priv->zap_addr,
-					     PAGE_SIZE), 0);
-	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, PAGE_SIZE));
+	KUNIT_EXPECT_TRUE(test, uptr_kunit_user_zero(test, priv->zap_addr));
 
 	/* The same through uptr_range_populate_lock(), for a sub-range. */
 	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, priv->addr,
@@ -1364,7 +1365,6 @@ static void uptr_kunit_refused_blockable(struct kunit *test)
 	struct uptr_range *range = &priv->range;
 	const unsigned long n = UPTR_KUNIT_NPAGES;
 	unsigned long zap = uptr_kunit_page(priv, 2);
-	u8 *buf;
 
 	uptr_kunit_fill(test, priv->addr, UPTR_KUNIT_SIZE, 0x4ef05e00);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_hooks(test), 0);
@@ -1400,11 +1400,7 @@ static void uptr_kunit_refused_blockable(struct kunit *test)
 						  UPTR_POPULATE_WRITE), 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, priv->addr,
 						      UPTR_KUNIT_SIZE), n);
-	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)zap,
-					     PAGE_SIZE), 0);
-	KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, PAGE_SIZE));
+	KUNIT_EXPECT_TRUE(test, uptr_kunit_user_zero(test, zap));
 }
 
 /*
