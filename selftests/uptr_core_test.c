@@ -186,6 +186,28 @@ static bool all_zero(const void *p, size_t size)
 	return true;
 }
 
+/*
+ * @size bytes of fresh anonymous memory written with fill(@seed), a
+ * buffer @out as large for the device's reads and writes, and a range
+ * @h of @backend over the memory, populated for writing.  Return: the
+ * memory.
+ */
+static void *populated_buf(struct __test_metadata *_metadata, int fd,
+			   __u64 backend, size_t size, __u32 seed, void **out,
+			   __u64 *h)
+{
+	void *buf = map_anon(size, PROT_READ | PROT_WRITE);
+
+	*out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, *out);
+	fill(buf, size, seed);
+	ASSERT_EQ(0, uptr_create(fd, buf, size, backend, 0, h));
+	ASSERT_EQ(0, uptr_populate(fd, *h, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	return buf;
+}
+
 static void *pg(void *base, unsigned long i)
 {
 	return (char *)base + i * page_size;
@@ -495,14 +517,8 @@ TEST_F(uptr, mprotect)
 	unsigned long i;
 	int err;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x4000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x4000, &out, &h);
 	ASSERT_EQ(n, uptr_valid(self->fd, h, buf, size));
 
 	ASSERT_EQ(0, mprotect(buf, size, PROT_READ));
@@ -560,14 +576,8 @@ TEST_F(uptr, madvise_dontneed)
 	void *buf, *out;
 	__u64 h = 0;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x5000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x5000, &out, &h);
 
 	ASSERT_EQ(0, madvise(pg(buf, 2), 4 * page_size, MADV_DONTNEED));
 	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(buf, 2), 4 * page_size));
@@ -681,14 +691,8 @@ TEST_F_TIMEOUT(uptr, fork_cow, 60)
 	__u64 h = 0;
 	pid_t pid;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x7000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x7000, &out, &h);
 
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -751,14 +755,8 @@ TEST_F_TIMEOUT(uptr, numa_move, 120)
 
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "needs two NUMA nodes");
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x8000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x8000, &out, &h);
 
 	/* Where the pages are once mirrored (a long-term pin may move them). */
 	for (i = 0; i < n; i++)
@@ -953,14 +951,8 @@ TEST_F(uptr, munmap_partial)
 	void *buf, *out;
 	__u64 h = 0, busy = 1;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0xb000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0xb000, &out, &h);
 
 	/* A busy device still gives way to a blockable invalidation. */
 	ASSERT_EQ(0, ioctl(self->fd, UPTR_TEST_SET_BUSY, &busy));
