@@ -498,13 +498,27 @@ static void op_mremap(struct thr *t)
 		note(t, "mremap slot %d -> %d %zu -> %zu", s, d, r->size, nsize);
 		q = mremap(p, r->size, nsize, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   slot_addr(t->id, d));
-		/* Whatever failed, the destination may have been unmapped. */
+		/*
+		 * Whatever failed, the destination may have been unmapped;
+		 * and a shrinking move unmaps the source's tail before it
+		 * finds the source is not one mapping (-EFAULT, e.g. after a
+		 * madvise() of part of it split its VMA): then the region
+		 * ends where the move would have cut it.
+		 */
 		if (q == MAP_FAILED) {
 			int err = errno;
 
 			mmap(slot_addr(t->id, d), nsize, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
 			     MAP_NORESERVE, -1, 0);
+			if (nsize < r->size &&
+			    mmap(p + nsize, r->size - nsize, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS |
+				 MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0) ==
+			    p + nsize) {
+				r->size = nsize;
+				r->gen++;
+			}
 			errno = err;
 		}
 		if (q != MAP_FAILED) {
