@@ -134,12 +134,17 @@ ALLOW_ERROR_INJECTION(uptr_pin_run, ERRNO);
 /*
  * Is a large folio mapped only as a whole, so that GUP returned the pages
  * of each aligned block of it in order?  A hugetlb folio always is (6.12
- * maps no part of one), and so is a THP whose only mapping is one PMD.  A
- * PTE-mapped THP may map other pages between its own (after a partial
- * mremap() or MAP_FIXED), so its pages are compared one by one.  The
- * mapcounts are read without a lock: a change of the mapping after the
- * pin bumps the notifier sequence, and the commit then throws the batch
- * away.
+ * maps no part of one), and so is a THP whose only mapping is one PMD
+ * (entire and large mapcount both 1: no PTE maps any page of it), which
+ * must then be the PMD that GUP walked for our pages.  A PTE-mapped THP
+ * may map other pages between its own (after a partial mremap() or
+ * MAP_FIXED), so its pages are compared one by one.  The mapcounts are
+ * read without a lock.  A new mapping (fork, a PTE-mapped copy) raises
+ * them without a notifier, which only sends us to the compare; removing
+ * or replacing a mapping bumps the notifier sequence first, and the
+ * commit then throws the batch away.  So the answer is exact for every
+ * batch that can be committed; CONFIG_DEBUG_VM checks that against the
+ * compare.
  */
 static bool uptr_pin_mapped_whole(struct folio *folio)
 {
@@ -149,12 +154,24 @@ static bool uptr_pin_mapped_whole(struct folio *folio)
 	       folio_large_mapcount(folio) == 1;
 }
 
+/* How many of @pages[0..@n) follow the first one page by page. */
+static unsigned long uptr_pin_in_order(struct page **pages, unsigned long n)
+{
+	unsigned long k;
+
+	for (k = 1; k < n; k++)
+		if (pages[k] != nth_page(pages[0], k))
+			break;
+	return k;
+}
+
 /*
  * Cut the pages [@i, @i + @n) of a batch, just pinned for one permission,
  * into blocks: the largest naturally aligned runs (in the user address
  * space and in the folio) of consecutive pages of one folio.  Per page this
  * costs one folio lookup per 4K page, and one compare inside a large folio
- * that is not mapped as a whole.
+ * that is not mapped as a whole (with CONFIG_DEBUG_VM, inside every large
+ * folio: the check of uptr_pin_mapped_whole()).
  */
 static void uptr_pin_blocks(struct uptr_range *range, struct uptr_batch *batch,
 			    unsigned long i, unsigned long n, u8 flags)
@@ -179,11 +196,14 @@ static void uptr_pin_blocks(struct uptr_range *range, struct uptr_batch *batch,
 			order = min_t(unsigned int, order, ilog2(end - j));
 			if (order && !uptr_pin_mapped_whole(folio)) {
 				/* Other pages may be mapped in between. */
-				for (k = 1; k < 1UL << order; k++)
-					if (pages[j + k] != nth_page(page, k))
-						break;
-				if (k < 1UL << order)
-					order = ilog2(k);
+				k = uptr_pin_in_order(&pages[j], 1UL << order);
+				order = ilog2(k);
+			} else if (order && IS_ENABLED(CONFIG_DEBUG_VM)) {
+				/* The shortcut, unless the batch is stale. */
+				k = uptr_pin_in_order(&pages[j], 1UL << order);
+				VM_WARN_ON_ONCE(k < 1UL << order &&
+						!mmu_interval_check_retry(&range->notifier,
+									  batch->seq));
 			}
 		}
 		uptr_batch_add(batch, j, order, page, flags);

@@ -498,13 +498,27 @@ static void op_mremap(struct thr *t)
 		note(t, "mremap slot %d -> %d %zu -> %zu", s, d, r->size, nsize);
 		q = mremap(p, r->size, nsize, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   slot_addr(t->id, d));
-		/* Whatever failed, the destination may have been unmapped. */
+		/*
+		 * Whatever failed, the destination may have been unmapped;
+		 * and a shrinking move unmaps the source's tail before it
+		 * finds the source is not one mapping (-EFAULT, e.g. after a
+		 * madvise() of part of it split its VMA): then the region
+		 * ends where the move would have cut it.
+		 */
 		if (q == MAP_FAILED) {
 			int err = errno;
 
 			mmap(slot_addr(t->id, d), nsize, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE |
 			     MAP_NORESERVE, -1, 0);
+			if (nsize < r->size &&
+			    mmap(p + nsize, r->size - nsize, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS |
+				 MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0) ==
+			    p + nsize) {
+				r->size = nsize;
+				r->gen++;
+			}
 			errno = err;
 		}
 		if (q != MAP_FAILED) {
@@ -1206,29 +1220,6 @@ static void op_bogus(struct thr *t)
 	check(t, I_BOGUS, ret == -EINVAL ? -ENOTTY : ret);
 }
 
-/* Close the sgpu file with whatever is in flight, and open a new one. */
-static int sgpu_open(void)
-{
-	char path[64], name[16];
-	struct drm_version v;
-	int i, fd;
-
-	for (i = 128; i < 192; i++) {
-		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&v, 0, sizeof(v));
-		memset(name, 0, sizeof(name));
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "sgpu"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static void drop_bomaps(struct thr *t)
 {
 	int s;
@@ -1249,6 +1240,7 @@ static void drop_bomaps(struct thr *t)
 	pthread_rwlock_unlock(&reglock);
 }
 
+/* Close the sgpu file with whatever is in flight, and open a new one. */
 static void op_reopen(struct thr *t)
 {
 	note(t, "close sgpu file (work in flight), reopen");

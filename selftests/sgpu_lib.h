@@ -44,28 +44,6 @@ static inline int ioc(int fd, unsigned long req, void *arg)
 	return ret ? -errno : 0;
 }
 
-static inline int sgpu_open(void)
-{
-	char path[64], name[16];
-	struct drm_version v;
-	int i, fd;
-
-	for (i = 128; i < 192; i++) {
-		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&v, 0, sizeof(v));
-		memset(name, 0, sizeof(name));
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (!ioc(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "sgpu"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static inline int vm_create(int fd, __u32 mode, __u32 *vm)
 {
 	struct drm_sgpu_vm_create c = { .flags = mode };

@@ -869,6 +869,80 @@ TEST_F_TIMEOUT(sgpu, unmap_pending_stale_ptes, 600)
 }
 
 /*
+ * The two fork_child_* cases below: a forked child submits @e, tells the
+ * parent through @go, waits for its job, sends the job's status through
+ * @res and exits.
+ */
+static void child_submit(int fd, struct drm_sgpu_exec *e, int go, int res)
+{
+	struct drm_sgpu_wait w;
+	char x = 0;
+
+	CHILD_CHECK(!ioc(fd, DRM_IOCTL_SGPU_EXEC, e));
+	CHILD_CHECK(write(go, &x, 1) == 1);
+	CHILD_CHECK(!wait_job(fd, e->vm_id, e->seqno, &w));
+	CHILD_CHECK(write(res, &w.status, sizeof(w.status)) ==
+		    sizeof(w.status));
+	_exit(0);
+}
+
+/*
+ * The parent's side: once the child's job is queued, map the secret
+ * userptr @ubo with @b where the jobs read, note in *@pending whether
+ * @slow's in-sync still held them back after the MAP, and reap the child.
+ * Return: the status of the child's job (1 if it sent none).
+ */
+static int map_secret_reap(struct __test_metadata *_metadata, int fd,
+			   struct drm_sgpu_vm_bind *b, __u32 ubo,
+			   struct slow *slow, int go, int res, pid_t pid,
+			   bool *pending)
+{
+	int child_status = 1, status;
+	char x;
+
+	ASSERT_EQ(1, read(go, &x, 1));
+	b->handle = ubo;
+	b->out_sync = syncobj_create(fd);
+	ASSERT_NE(0, b->out_sync);
+	ASSERT_EQ(0, ioc(fd, DRM_IOCTL_SGPU_VM_BIND, b));
+	*pending = syncobj_busy(fd, slow->sync) == -ETIME;
+
+	EXPECT_EQ(sizeof(child_status),
+		  read(res, &child_status, sizeof(child_status)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	return child_status;
+}
+
+/*
+ * The end of an attempt: the child's job copied nothing of the secret
+ * into @shm, the MAP completes, the slow job ends and the secret is
+ * unmapped again.
+ */
+static void end_attempt(struct __test_metadata *_metadata, int fd, __u32 vm,
+			const char *shm, size_t size,
+			struct drm_sgpu_vm_bind *b, struct slow *slow,
+			bool pending)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (shm[i])
+			break;
+	EXPECT_EQ(size, i) {
+		TH_LOG("the child's job copied the parent's memory");
+	}
+
+	EXPECT_EQ(0, syncobj_wait(fd, b->out_sync));
+	syncobj_destroy(fd, b->out_sync);
+	EXPECT_EQ(0, slow_end(fd, slow));
+	ASSERT_EQ(0, unmap(fd, vm, b->addr, size));
+	if (!pending)
+		TH_LOG("the in-sync signalled too early, again slower");
+}
+
+/*
  * Issue 10 item 10, ownership checked at submit only: a forked child
  * submits a COPY from a GPU VA that nothing maps yet, gated on a slow
  * in-sync; the parent then maps its userptr there.  The child's job must
@@ -887,14 +961,13 @@ TEST_F_TIMEOUT(sgpu, fork_child_fault_after_parent_map, 600)
 		.addr = VA(1),
 		.range = size,
 	};
-	int go[2], res[2], child_status, status;
+	int go[2], res[2], child_status;
 	bool pending = false;
 	struct drm_sgpu_cmd c;
 	unsigned int attempt;
 	struct slow slow;
 	__u32 ubo, sbo;
-	char *secret, *shm, x;
-	size_t i;
+	char *secret, *shm;
 	pid_t pid;
 
 	secret = anon(size);
@@ -924,47 +997,18 @@ TEST_F_TIMEOUT(sgpu, fork_child_fault_after_parent_map, 600)
 				.in_syncs = (uintptr_t)&in,
 				.num_in_syncs = 1,
 			};
-			struct drm_sgpu_wait w;
 
-			x = 0;
-			CHILD_CHECK(!ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &e));
-			CHILD_CHECK(write(go[1], &x, 1) == 1);
-			CHILD_CHECK(!wait_job(self->fd, self->vm, e.seqno, &w));
-			CHILD_CHECK(write(res[1], &w.status,
-					  sizeof(w.status)) ==
-				    sizeof(w.status));
-			_exit(0);
+			child_submit(self->fd, &e, go[1], res[1]);
 		}
-		ASSERT_EQ(1, read(go[0], &x, 1));
 		/* The job is queued; map the secret where it will read. */
-		b.handle = ubo;
-		b.out_sync = syncobj_create(self->fd);
-		ASSERT_NE(0, b.out_sync);
-		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
-		pending = syncobj_busy(self->fd, slow.sync) == -ETIME;
-
-		child_status = 1;
-		EXPECT_EQ(sizeof(child_status),
-			  read(res[0], &child_status, sizeof(child_status)));
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		ASSERT_TRUE(WIFEXITED(status));
-		EXPECT_EQ(0, WEXITSTATUS(status));
+		child_status = map_secret_reap(_metadata, self->fd, &b, ubo,
+					       &slow, go[0], res[0], pid,
+					       &pending);
 		if (pending || variant->mode == SGPU_VM_MODE_FENCE)
 			EXPECT_EQ(variant->mode == SGPU_VM_MODE_FAULT ?
 				  -EPERM : -EFAULT, child_status);
-		for (i = 0; i < size; i++)
-			if (shm[i])
-				break;
-		EXPECT_EQ(size, i) {
-			TH_LOG("the child's job copied the parent's memory");
-		}
-
-		EXPECT_EQ(0, syncobj_wait(self->fd, b.out_sync));
-		syncobj_destroy(self->fd, b.out_sync);
-		EXPECT_EQ(0, slow_end(self->fd, &slow));
-		ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1), size));
-		if (!pending)
-			TH_LOG("the in-sync signalled too early, again slower");
+		end_attempt(_metadata, self->fd, self->vm, shm, size, &b,
+			    &slow, pending);
 	}
 	EXPECT_TRUE(pending);
 
@@ -1004,15 +1048,14 @@ TEST_F_TIMEOUT(sgpu, fork_child_reads_parent_faulted_ptes, 600)
 		.in_syncs = (uintptr_t)&in,
 		.num_in_syncs = 1,
 	};
-	int go[2], res[2], child_status, status;
+	int go[2], res[2], child_status;
 	struct drm_sgpu_cmd cp, cc;
 	bool pending = false;
 	struct drm_sgpu_wait w;
 	unsigned int attempt;
-	char *secret, *shm, *pshm, x;
+	char *secret, *shm, *pshm;
 	__u32 ubo, sbo, pbo;
 	struct slow slow;
-	size_t i;
 	pid_t pid;
 
 	if (variant->mode != SGPU_VM_MODE_FAULT)
@@ -1052,29 +1095,12 @@ TEST_F_TIMEOUT(sgpu, fork_child_reads_parent_faulted_ptes, 600)
 				.num_cmds = 1,
 			};
 
-			x = 0;
-			CHILD_CHECK(!ioc(self->fd, DRM_IOCTL_SGPU_EXEC, &ec));
-			CHILD_CHECK(write(go[1], &x, 1) == 1);
-			CHILD_CHECK(!wait_job(self->fd, self->vm, ec.seqno, &w));
-			CHILD_CHECK(write(res[1], &w.status,
-					  sizeof(w.status)) ==
-				    sizeof(w.status));
-			_exit(0);
+			child_submit(self->fd, &ec, go[1], res[1]);
 		}
-		ASSERT_EQ(1, read(go[0], &x, 1));
 		/* Both jobs are queued; map the secret where they read. */
-		b.handle = ubo;
-		b.out_sync = syncobj_create(self->fd);
-		ASSERT_NE(0, b.out_sync);
-		ASSERT_EQ(0, ioc(self->fd, DRM_IOCTL_SGPU_VM_BIND, &b));
-		pending = syncobj_busy(self->fd, slow.sync) == -ETIME;
-
-		child_status = 1;
-		EXPECT_EQ(sizeof(child_status),
-			  read(res[0], &child_status, sizeof(child_status)));
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		ASSERT_TRUE(WIFEXITED(status));
-		EXPECT_EQ(0, WEXITSTATUS(status));
+		child_status = map_secret_reap(_metadata, self->fd, &b, ubo,
+					       &slow, go[0], res[0], pid,
+					       &pending);
 		ASSERT_EQ(0, wait_job(self->fd, self->vm, e.seqno, &w));
 		if (pending) {
 			/* The parent's job faulted the PTEs in. */
@@ -1082,19 +1108,8 @@ TEST_F_TIMEOUT(sgpu, fork_child_reads_parent_faulted_ptes, 600)
 			EXPECT_EQ('s', pshm[size - 1]);
 			EXPECT_EQ(-EPERM, child_status);
 		}
-		for (i = 0; i < size; i++)
-			if (shm[i])
-				break;
-		EXPECT_EQ(size, i) {
-			TH_LOG("the child's job copied the parent's memory");
-		}
-
-		EXPECT_EQ(0, syncobj_wait(self->fd, b.out_sync));
-		syncobj_destroy(self->fd, b.out_sync);
-		EXPECT_EQ(0, slow_end(self->fd, &slow));
-		ASSERT_EQ(0, unmap(self->fd, self->vm, VA(1), size));
-		if (!pending)
-			TH_LOG("the in-sync signalled too early, again slower");
+		end_attempt(_metadata, self->fd, self->vm, shm, size, &b,
+			    &slow, pending);
 	}
 	EXPECT_TRUE(pending);
 	close(go[0]);
@@ -1139,24 +1154,6 @@ TEST_F(sgpu, read_only_shmem_write)
 	c = cmd_copy(VA(1), VA(2), size);
 	EXPECT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
 	munmap(shm, size);
-}
-
-/* Drop CAP_IPC_LOCK from every set: RLIMIT_MEMLOCK applies again. */
-static int drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
-	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[idx].effective &= ~mask;
-	data[idx].permitted &= ~mask;
-	data[idx].inheritable &= ~mask;
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }
 
 #define VA_BIG		VA(1 << 16)	/* 1 TiB */

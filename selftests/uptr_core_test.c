@@ -72,25 +72,6 @@ static int uptr_create(int fd, void *addr, size_t size, __u64 backend,
 	return 0;
 }
 
-static int uptr_cmd(int fd, unsigned long op, __u64 handle, void *addr,
-		    size_t size, __u64 flags, void *ptr,
-		    struct uptr_test_cmd *out)
-{
-	struct uptr_test_cmd c = {
-		.handle = handle,
-		.addr = (uintptr_t)addr,
-		.size = size,
-		.flags = flags,
-		.ptr = (uintptr_t)ptr,
-	};
-
-	if (ioctl(fd, op, &c))
-		return -errno;
-	if (out)
-		*out = c;
-	return 0;
-}
-
 static int uptr_destroy(int fd, __u64 handle)
 {
 	return uptr_cmd(fd, UPTR_TEST_DESTROY, handle, NULL, 0, 0, NULL, NULL);
@@ -203,6 +184,28 @@ static bool all_zero(const void *p, size_t size)
 		if (c[i])
 			return false;
 	return true;
+}
+
+/*
+ * @size bytes of fresh anonymous memory written with fill(@seed), a
+ * buffer @out as large for the device's reads and writes, and a range
+ * @h of @backend over the memory, populated for writing.  Return: the
+ * memory.
+ */
+static void *populated_buf(struct __test_metadata *_metadata, int fd,
+			   __u64 backend, size_t size, __u32 seed, void **out,
+			   __u64 *h)
+{
+	void *buf = map_anon(size, PROT_READ | PROT_WRITE);
+
+	*out = malloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, *out);
+	fill(buf, size, seed);
+	ASSERT_EQ(0, uptr_create(fd, buf, size, backend, 0, h));
+	ASSERT_EQ(0, uptr_populate(fd, *h, buf, size,
+				   UPTR_TEST_POPULATE_WRITE));
+	return buf;
 }
 
 static void *pg(void *base, unsigned long i)
@@ -514,14 +517,8 @@ TEST_F(uptr, mprotect)
 	unsigned long i;
 	int err;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x4000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x4000, &out, &h);
 	ASSERT_EQ(n, uptr_valid(self->fd, h, buf, size));
 
 	ASSERT_EQ(0, mprotect(buf, size, PROT_READ));
@@ -579,14 +576,8 @@ TEST_F(uptr, madvise_dontneed)
 	void *buf, *out;
 	__u64 h = 0;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x5000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x5000, &out, &h);
 
 	ASSERT_EQ(0, madvise(pg(buf, 2), 4 * page_size, MADV_DONTNEED));
 	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(buf, 2), 4 * page_size));
@@ -700,14 +691,8 @@ TEST_F_TIMEOUT(uptr, fork_cow, 60)
 	__u64 h = 0;
 	pid_t pid;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x7000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x7000, &out, &h);
 
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -770,14 +755,8 @@ TEST_F_TIMEOUT(uptr, numa_move, 120)
 
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(return, "needs two NUMA nodes");
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0x8000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0x8000, &out, &h);
 
 	/* Where the pages are once mirrored (a long-term pin may move them). */
 	for (i = 0; i < n; i++)
@@ -821,26 +800,6 @@ TEST_F_TIMEOUT(uptr, numa_move, 120)
 	EXPECT_EQ(-1, check_fill(buf, size, 0x8100));
 	free(out);
 	munmap(buf, size);
-}
-
-/* Drop CAP_IPC_LOCK from every set of this process. */
-static int drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
-	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[idx].effective &= ~mask;
-	data[idx].permitted &= ~mask;
-	data[idx].inheritable &= ~mask;
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
 }
 
 /*
@@ -992,14 +951,8 @@ TEST_F(uptr, munmap_partial)
 	void *buf, *out;
 	__u64 h = 0, busy = 1;
 
-	buf = map_anon(size, PROT_READ | PROT_WRITE);
-	out = malloc(size);
-	ASSERT_NE(NULL, buf);
-	ASSERT_NE(NULL, out);
-	fill(buf, size, 0xb000);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0, &h));
-	ASSERT_EQ(0, uptr_populate(self->fd, h, buf, size,
-				   UPTR_TEST_POPULATE_WRITE));
+	buf = populated_buf(_metadata, self->fd, variant->backend, size,
+			    0xb000, &out, &h);
 
 	/* A busy device still gives way to a blockable invalidation. */
 	ASSERT_EQ(0, ioctl(self->fd, UPTR_TEST_SET_BUSY, &busy));

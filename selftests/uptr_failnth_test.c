@@ -68,29 +68,14 @@ static const struct {
 	{ "sgpu_devmem_alloc",		0 },
 };
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
+/* A number in the file @path, or -1 if it cannot be read or is empty. */
 static long read_long(const char *path)
 {
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	char buf[32];
 
-	if (fd < 0)
+	if (read_file(path, buf, sizeof(buf)) || !buf[0])
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtol(buf, NULL, 0) : -1;
+	return strtol(buf, NULL, 0);
 }
 
 /*
@@ -106,31 +91,31 @@ static int fi_setup(void)
 
 	if (access(FF "inject", W_OK))
 		return -ENOENT;
-	if (write_str(FI "failslab/ignore-gfp-wait", "N") ||
-	    write_str(FI "failslab/verbose", "0") ||
-	    write_str(FI "failslab/probability", "0") ||
-	    write_str(FI "fail_page_alloc/ignore-gfp-wait", "N") ||
-	    write_str(FI "fail_page_alloc/ignore-gfp-highmem", "N") ||
-	    write_str(FI "fail_page_alloc/min-order", "0") ||
-	    write_str(FI "fail_page_alloc/verbose", "0") ||
-	    write_str(FI "fail_page_alloc/probability", "0") ||
-	    write_str(FI "fail_usercopy/verbose", "0") ||
-	    write_str(FI "fail_usercopy/probability", "0") ||
-	    write_str(FF "verbose", "0") ||
-	    write_str(FF "probability", "0") ||
-	    write_str(FF "interval", "1") ||
-	    write_str(FF "space", "0") ||
-	    write_str(FF "times", "-1"))
+	if (write_file(FI "failslab/ignore-gfp-wait", "N") ||
+	    write_file(FI "failslab/verbose", "0") ||
+	    write_file(FI "failslab/probability", "0") ||
+	    write_file(FI "fail_page_alloc/ignore-gfp-wait", "N") ||
+	    write_file(FI "fail_page_alloc/ignore-gfp-highmem", "N") ||
+	    write_file(FI "fail_page_alloc/min-order", "0") ||
+	    write_file(FI "fail_page_alloc/verbose", "0") ||
+	    write_file(FI "fail_page_alloc/probability", "0") ||
+	    write_file(FI "fail_usercopy/verbose", "0") ||
+	    write_file(FI "fail_usercopy/probability", "0") ||
+	    write_file(FF "verbose", "0") ||
+	    write_file(FF "probability", "0") ||
+	    write_file(FF "interval", "1") ||
+	    write_file(FF "space", "0") ||
+	    write_file(FF "times", "-1"))
 		return -EIO;
-	write_str(FF "inject", "\n");
+	write_file(FF "inject", "\n");
 	for (i = 0; i < ARRAY_SIZE(fi_funcs); i++) {
 		/* A module that is not loaded: its functions are not there. */
-		if (write_str(FF "inject", fi_funcs[i].name))
+		if (write_file(FF "inject", fi_funcs[i].name))
 			continue;
 		snprintf(path, sizeof(path), FF "%s/retval", fi_funcs[i].name);
 		snprintf(val, sizeof(val), "%#lx",
 			 (unsigned long)fi_funcs[i].retval);
-		if (write_str(path, val))
+		if (write_file(path, val))
 			return -EIO;
 		n++;
 	}
@@ -139,10 +124,10 @@ static int fi_setup(void)
 
 static void fi_teardown(void)
 {
-	write_str(FF "probability", "0");
-	write_str(FF "space", "0");
-	write_str(FF "times", "-1");
-	write_str(FF "inject", "\n");
+	write_file(FF "probability", "0");
+	write_file(FF "space", "0");
+	write_file(FF "times", "-1");
+	write_file(FF "inject", "\n");
 }
 
 /* Everything a failed call must leave as it was. */
@@ -847,23 +832,6 @@ static void teardown_release(struct _test_data_fn *self)
 /* ------------------------------------------------------------------ */
 /* /dev/uptr_test steps. */
 
-static int ut_cmd(int fd, unsigned long op, __u64 handle, void *addr,
-		  size_t size, __u64 flags, void *ptr, __u64 *npages)
-{
-	struct uptr_test_cmd c = {
-		.handle = handle,
-		.addr = (uintptr_t)addr,
-		.size = size,
-		.flags = flags,
-		.ptr = (uintptr_t)ptr,
-	};
-	int ret = raw(fd, op, &c);
-
-	if (npages)
-		*npages = c.npages;
-	return ret;
-}
-
 static int ut_create(struct _test_data_fn *self, int fd)
 {
 	struct uptr_test_create c = {
@@ -893,15 +861,15 @@ static int ut_setup_range(struct _test_data_fn *self)
 static int ut_setup_populated(struct _test_data_fn *self)
 {
 	return ut_setup_range(self) ?:
-	       ut_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
-		      UPTR_TEST_POPULATE_WRITE, NULL, NULL);
+	       uptr_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
+			UPTR_TEST_POPULATE_WRITE, NULL, NULL);
 }
 
 static void ut_teardown(struct _test_data_fn *self)
 {
 	if (self->uh)
-		ut_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
-		       NULL, NULL);
+		uptr_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
+			 NULL, NULL);
 	self->uh = 0;
 	release(self);
 }
@@ -915,8 +883,8 @@ static int ut_use_range(struct _test_data_fn *self, int fd)
 	if (!src)
 		return -ENOMEM;
 	pattern(src, SZ, ++self->seed);
-	ret = ut_cmd(fd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
-		     UPTR_TEST_RW_POPULATE, src, NULL);
+	ret = uptr_cmd(fd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
+		       UPTR_TEST_RW_POPULATE, src, NULL);
 	if (!ret && !check_pattern(self->buf, SZ, self->seed))
 		ret = -EILSEQ;
 	free(src);
@@ -950,8 +918,8 @@ static int ut_call_create(struct _test_data_fn *self)
 
 static int ut_call_destroy(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
-		      NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
+			NULL, NULL);
 }
 
 static int ut_use_gone(struct _test_data_fn *self)
@@ -966,15 +934,16 @@ static int ut_use_gone(struct _test_data_fn *self)
 static int ut_use_populated(struct _test_data_fn *self)
 {
 	__u32 *dst = malloc(SZ);
-	__u64 n = 0;
+	struct uptr_test_cmd c = { };
 	int ret;
 
 	if (!dst)
 		return -ENOMEM;
 	pattern(self->buf, SZ, ++self->seed);
-	ret = ut_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ, 0,
-		     dst, &n);
-	if (!ret && (n != SZ / PAGE || !check_pattern(dst, SZ, self->seed)))
+	ret = uptr_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ, 0,
+		       dst, &c);
+	if (!ret &&
+	    (c.npages != SZ / PAGE || !check_pattern(dst, SZ, self->seed)))
 		ret = -EILSEQ;
 	free(dst);
 	return ret;
@@ -982,29 +951,29 @@ static int ut_use_populated(struct _test_data_fn *self)
 
 static int ut_call_populate(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
-		      UPTR_TEST_POPULATE_WRITE, NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
+			UPTR_TEST_POPULATE_WRITE, NULL, NULL);
 }
 
 static int ut_call_populate_lock(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
-		      UPTR_TEST_POPULATE_WRITE | UPTR_TEST_POPULATE_LOCK,
-		      NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_POPULATE, self->uh, self->buf, SZ,
+			UPTR_TEST_POPULATE_WRITE | UPTR_TEST_POPULATE_LOCK,
+			NULL, NULL);
 }
 
 static int ut_call_fault(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_FAULT, self->uh,
-		      (char *)self->buf + 5 * PAGE + 8, 0,
-		      UPTR_TEST_POPULATE_WRITE, NULL, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_FAULT, self->uh,
+			(char *)self->buf + 5 * PAGE + 8, 0,
+			UPTR_TEST_POPULATE_WRITE, NULL, NULL);
 }
 
 static int ut_use_faulted(struct _test_data_fn *self)
 {
 	__u64 e[SZ / PAGE];
-	int ret = ut_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf,
-			 SZ, 0, e, NULL);
+	int ret = uptr_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf,
+			   SZ, 0, e, NULL);
 
 	if (ret)
 		return ret;
@@ -1031,8 +1000,8 @@ static int ut_setup_rw(struct _test_data_fn *self)
 
 static int ut_call_write(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
-		      UPTR_TEST_RW_POPULATE, ut_src, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_WRITE, self->uh, self->buf, SZ,
+			UPTR_TEST_RW_POPULATE, ut_src, NULL);
 }
 
 static int ut_use_written(struct _test_data_fn *self)
@@ -1042,8 +1011,8 @@ static int ut_use_written(struct _test_data_fn *self)
 
 static int ut_call_read(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ,
-		      UPTR_TEST_RW_POPULATE, ut_dst, NULL);
+	return uptr_cmd(self->ufd, UPTR_TEST_READ, self->uh, self->buf, SZ,
+			UPTR_TEST_RW_POPULATE, ut_dst, NULL);
 }
 
 static int ut_use_read(struct _test_data_fn *self)
@@ -1061,8 +1030,12 @@ static int ut_setup_entries(struct _test_data_fn *self)
 
 static int ut_call_entries(struct _test_data_fn *self)
 {
-	return ut_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf, SZ, 0,
-		      ut_ent, &self->scratch);
+	struct uptr_test_cmd c = { };
+	int ret = uptr_cmd(self->ufd, UPTR_TEST_ENTRIES, self->uh, self->buf,
+			   SZ, 0, ut_ent, &c);
+
+	self->scratch = c.npages;
+	return ret;
 }
 
 static int ut_use_entries(struct _test_data_fn *self)
@@ -1111,29 +1084,10 @@ static void step_close(struct _test_data_fn *self)
 
 FIXTURE_SETUP(fn)
 {
-	int i;
-
-	self->qfd = -1;
 	self->fd = -1;
 	self->fd2 = -1;
 	self->ufd = open("/dev/uptr_test", O_RDWR | O_CLOEXEC);
-	for (i = 128; i < 192 && self->qfd < 0; i++) {
-		struct drm_version v = { };
-		char name[16] = "";
-
-		snprintf(self->node, sizeof(self->node),
-			 "/dev/dri/renderD%d", i);
-		self->qfd = open(self->node, O_RDWR | O_CLOEXEC);
-		if (self->qfd < 0)
-			continue;
-		v.name = name;
-		v.name_len = sizeof(name) - 1;
-		if (ioc(self->qfd, DRM_IOCTL_VERSION, &v) ||
-		    strcmp(name, "sgpu")) {
-			close(self->qfd);
-			self->qfd = -1;
-		}
-	}
+	self->qfd = sgpu_open_node(self->node, sizeof(self->node));
 	self->nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	if (self->nth < 0)
 		SKIP(return, "no fail-nth (CONFIG_FAULT_INJECTION)");
@@ -1157,8 +1111,8 @@ FIXTURE_TEARDOWN(fn)
 	fi_teardown();
 	/* What a failed assertion left behind goes with its files. */
 	if (self->uh && self->ufd >= 0)
-		ut_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
-		       NULL, NULL);
+		uptr_cmd(self->ufd, UPTR_TEST_DESTROY, self->uh, NULL, 0, 0,
+			 NULL, NULL);
 	if (self->fd2 >= 0)
 		close(self->fd2);
 	step_close(self);
@@ -1337,7 +1291,7 @@ TEST_F_TIMEOUT(fn, bo_create_enospc, 600)
 	if (self->qfd < 0)
 		SKIP(return, "no sgpu device");
 	snprintf(val, sizeof(val), "%#lx", (unsigned long)-ENOSPC);
-	if (write_str(FF "sgpu_shmem_create/retval", val))
+	if (write_file(FF "sgpu_shmem_create/retval", val))
 		SKIP(return, "sgpu_shmem_create not in fail_function");
 	sweep(_metadata, self, &STEP("BO_CREATE(-ENOSPC)", mk_vm,
 				     call_bo_create, NULL, use_bo,
@@ -1589,9 +1543,9 @@ static void sweep_engine(struct __test_metadata *_metadata,
 	for (n = 1; n <= MAX_POINTS; n++) {
 		ASSERT_EQ(0, step_open(self));
 		ASSERT_EQ(0, setup_unbind(self));
-		ASSERT_EQ(0, write_str(left, "-1"));
+		ASSERT_EQ(0, write_file(left, "-1"));
 		snprintf(val, sizeof(val), "%u", n);
-		ASSERT_EQ(0, write_str(arm, val));
+		ASSERT_EQ(0, write_file(arm, val));
 		ASSERT_EQ(0, call_exec(self));
 		ret = wait_job(self->fd, self->vm, self->seqno, &w);
 		ASSERT_EQ(0, ret) TH_LOG("%s: point %u: WAIT", what, n);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * uptr_selftest.h - what every selftest of this project shares: checks in
- * forked children and the process's long-term pinned memory (VmPin).
- * Header-only, included after kselftest_harness.h.
+ * forked children, the process's long-term pinned memory (VmPin) and
+ * CAP_IPC_LOCK, /proc/vmstat events, the sgpu render node, the
+ * /dev/uptr_test commands, and one-line reads and writes of sysfs,
+ * debugfs and procfs files.  Header-only, every helper static; included
+ * after kselftest_harness.h (or kselftest.h: nothing here needs the
+ * harness).
  *
  * Copyright (c) 2026 The uptr authors
  */
@@ -10,9 +14,17 @@
 #define UPTR_SELFTEST_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+
+#include <drm/drm.h>
+#include <linux/capability.h>
+#include <linux/uptr_test.h>
 
 #define TWOMEG		(2UL << 20)
 
@@ -42,6 +54,27 @@ static inline long vmpin_kb(void)
 }
 
 /*
+ * Drop CAP_IPC_LOCK from every set of this process, so that RLIMIT_MEMLOCK
+ * applies to its long-term pins again.  Return: 0, or -errno.
+ */
+static inline int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
+	unsigned int mask = CAP_TO_MASK(CAP_IPC_LOCK);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[idx].effective &= ~mask;
+	data[idx].permitted &= ~mask;
+	data[idx].inheritable &= ~mask;
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/*
  * A /proc/vmstat event counter (pglazyfreed, pswpout, thp_split_pmd...), -1
  * if the kernel has none (CONFIG_VM_EVENT_COUNTERS off).  The counters are
  * global and summed from per-CPU counts when read: a test compares the
@@ -63,6 +96,104 @@ static inline long long vmstat_event(const char *name)
 		}
 	fclose(f);
 	return ret;
+}
+
+/*
+ * A command of /dev/uptr_test (UPTR_TEST_POPULATE, _READ, _ENTRIES...) on
+ * the range @handle, made once: a fail-nth step must see its own errno.
+ * The command as the kernel left it (npages...) goes to @out unless it is
+ * NULL, also after a failure.  Return: 0, or -errno.
+ */
+static inline int uptr_cmd(int fd, unsigned long op, __u64 handle,
+			   void *addr, size_t size, __u64 flags, void *ptr,
+			   struct uptr_test_cmd *out)
+{
+	struct uptr_test_cmd c = {
+		.handle = handle,
+		.addr = (uintptr_t)addr,
+		.size = size,
+		.flags = flags,
+		.ptr = (uintptr_t)ptr,
+	};
+	int ret = ioctl(fd, op, &c) ? -errno : 0;
+
+	if (out)
+		*out = c;
+	return ret;
+}
+
+/*
+ * Open the first render node whose DRM driver is sgpu, and copy its path
+ * to @node (@len bytes) unless @node is NULL, so that the caller can open
+ * it again.  Return: the file descriptor, or -1 when there is none.
+ */
+static inline int sgpu_open_node(char *node, size_t len)
+{
+	char path[32], name[16];
+	struct drm_version v;
+	int i, fd;
+
+	for (i = 128; i < 192; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(&v, 0, sizeof(v));
+		memset(name, 0, sizeof(name));
+		v.name = name;
+		v.name_len = sizeof(name) - 1;
+		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "sgpu")) {
+			if (node)
+				snprintf(node, len, "%s", path);
+			return fd;
+		}
+		close(fd);
+	}
+	return -1;
+}
+
+static inline int sgpu_open(void)
+{
+	return sgpu_open_node(NULL, 0);
+}
+
+/* Write the string @val to the file @path.  Return: 0, or -errno. */
+static inline int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(val);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/*
+ * Read the start of the file @path into @buf (@size bytes, at least 1),
+ * NUL-terminated.  Return: 0, or -errno.
+ */
+static inline int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return 0;
 }
 
 #endif /* UPTR_SELFTEST_H */
