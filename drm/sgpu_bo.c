@@ -45,6 +45,7 @@
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 
@@ -218,19 +219,46 @@ int sgpu_shmem_entries(struct drm_gem_object *obj, u64 offset, u64 npages,
 	return idx >= first + npages ? 0 : -EINVAL;
 }
 
-/*
- * How long the teardown of an address space may wait for a fence-mode
- * VM's jobs: as long as the exit of their process would wait at close
- * (sgpu_vm_close_budget(): nothing for a killed process, OOM victims
- * included), and never longer than %SGPU_EXIT_FLUSH_MS, whoever drops the
- * last user of the mm.  Nothing for the OOM reaper: it must not sleep.
- */
-static long sgpu_ubo_teardown_budget(const struct mmu_notifier_range *nrange)
+/* Was the address space of @nrange torn down because its owner was killed? */
+static bool sgpu_teardown_killed(const struct mmu_notifier_range *nrange)
 {
-	if (!mmu_notifier_range_blockable(nrange))
+	struct signal_struct *sig = current->signal;
+
+	/* An OOM victim's mm, whoever drops its last user. */
+	if (test_bit(MMF_OOM_REAP_QUEUED, &nrange->mm->flags))
+		return true;
+	/* The killed process itself, or one of its io_uring/vhost workers. */
+	if ((current->flags & PF_EXITING) &&
+	    (sig->flags & SIGNAL_GROUP_EXIT) && (sig->group_exit_code & 0x7f))
+		return true;
+	return !sgpu_vm_close_budget();
+}
+
+/*
+ * How long the teardown of an address space may still wait for a
+ * fence-mode VM's jobs.  Nothing when the owner was killed (a fatal
+ * signal, the OOM killer) and for the OOM reaper (it must not sleep).
+ * Otherwise at most %SGPU_EXIT_FLUSH_MS for all the BOs of the VM
+ * together, whoever drops the last user of the mm: the first BO's
+ * callback sets the VM's deadline for this mm, the next ones wait what is
+ * left of it.  (A deadline is taken as this mm's only while it can still
+ * be running out: an mm allocated later at the same address starts anew.)
+ */
+static long sgpu_ubo_teardown_budget(struct sgpu_vm *vm,
+				     const struct mmu_notifier_range *nrange)
+{
+	const long bound = msecs_to_jiffies(SGPU_EXIT_FLUSH_MS);
+
+	lockdep_assert_held(&vm->domain.lock);
+	if (!mmu_notifier_range_blockable(nrange) ||
+	    sgpu_teardown_killed(nrange))
 		return 0;
-	return min_t(long, sgpu_vm_close_budget(),
-		     msecs_to_jiffies(SGPU_EXIT_FLUSH_MS));
+	if (vm->teardown_mm == nrange->mm &&
+	    time_before(jiffies, vm->teardown_end + bound))
+		return max_t(long, (long)(vm->teardown_end - jiffies), 0);
+	vm->teardown_mm = nrange->mm;
+	vm->teardown_end = jiffies + bound;
+	return bound;
 }
 
 static bool sgpu_ubo_invalidate(struct uptr_range *range,
@@ -250,7 +278,7 @@ static bool sgpu_ubo_invalidate(struct uptr_range *range,
 	if (vm->mode == SGPU_VM_MODE_FENCE &&
 	    !dma_resv_test_signaled(resv, DMA_RESV_USAGE_BOOKKEEP)) {
 		if (teardown)
-			budget = sgpu_ubo_teardown_budget(nrange);
+			budget = sgpu_ubo_teardown_budget(vm, nrange);
 		else if (!mmu_notifier_range_blockable(nrange))
 			return false;	/* must not wait, the GPU may use them */
 		if (budget) {
@@ -262,13 +290,18 @@ static bool sgpu_ubo_invalidate(struct uptr_range *range,
 	/*
 	 * Jobs may still run and carry snapshots of the entries (binds,
 	 * rebinds): from now on the engine must not write them
-	 * (sgpu_pt_map()); a job that reaches the range faults.
+	 * (sgpu_pt_map()); a job that reaches the range faults.  Mappings
+	 * that a queued job removed keep their PTEs until it runs, out of
+	 * the list below: zap them now, unless that job already did.
 	 */
-	if (vm->mode == SGPU_VM_MODE_FENCE && teardown &&
-	    !READ_ONCE(ubo->torn_down)) {
-		spin_lock(&vm->pt_lock);
-		WRITE_ONCE(ubo->torn_down, true);
-		spin_unlock(&vm->pt_lock);
+	if (vm->mode == SGPU_VM_MODE_FENCE && teardown) {
+		if (!READ_ONCE(ubo->torn_down)) {
+			spin_lock(&vm->pt_lock);
+			WRITE_ONCE(ubo->torn_down, true);
+			spin_unlock(&vm->pt_lock);
+		}
+		list_for_each_entry(m, &ubo->removed, bo_link)
+			sgpu_pt_zap_removed(vm, m, false);
 	}
 
 	list_for_each_entry(m, &ubo->mappings, bo_link) {
@@ -296,8 +329,9 @@ static void sgpu_ubo_free(struct drm_gem_object *obj)
 	struct sgpu_vm *vm = ubo->vm;
 	struct sgpu_device *sdev = vm->sdev;
 
-	/* Every mapping holds a BO reference. */
+	/* Every mapping holds a BO reference, removed ones too. */
 	WARN_ON(!list_empty(&ubo->mappings));
+	WARN_ON(!list_empty(&ubo->removed));
 
 	/* Stops and waits for the notifier, then releases pins. */
 	uptr_range_fini(&ubo->range);
@@ -412,6 +446,7 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 	ubo->vm = vm;
 	ubo->flags = flags;
 	INIT_LIST_HEAD(&ubo->mappings);
+	INIT_LIST_HEAD(&ubo->removed);
 	INIT_LIST_HEAD(&ubo->inval_link);
 	INIT_LIST_HEAD(&ubo->repin_link);
 	INIT_LIST_HEAD(&ubo->reach_link);

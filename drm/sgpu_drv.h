@@ -244,6 +244,13 @@ struct sgpu_vm {
 	 */
 	struct list_head invalidated;
 	/**
+	 * @teardown_mm: the address space whose teardown last waited for
+	 * this VM's jobs; compared, never dereferenced.  Domain lock.
+	 */
+	struct mm_struct *teardown_mm;
+	/** @teardown_end: jiffies when that wait ends.  Domain lock. */
+	unsigned long teardown_end;
+	/**
 	 * @pte_mm: fault mode: the mm whose userptrs the userptr PTEs present
 	 * in the page tables were faulted for, or %NULL when there are none.
 	 * Set by the GPU fault handler; the fault work zaps every userptr PTE
@@ -338,6 +345,13 @@ struct sgpu_ubo {
 	u32 flags;
 	/** @mappings: &sgpu_mapping.bo_link of live mappings.  Domain lock. */
 	struct list_head mappings;
+	/**
+	 * @removed: fence mode: &sgpu_mapping.bo_link of mappings removed by
+	 * a job not yet freed; their PTEs stay until that job runs, and the
+	 * teardown of the address space must reach them
+	 * (sgpu_pt_zap_removed()).  Domain lock.
+	 */
+	struct list_head removed;
 	/** @inval_link: on &sgpu_vm.invalidated.  Domain lock. */
 	struct list_head inval_link;
 	/** @repin_link: on an EXEC's repin list.  &sgpu_vm.lock. */
@@ -373,7 +387,10 @@ struct sgpu_ubo {
 struct sgpu_mapping {
 	/** @va: the drm_gpuva, in the VM's tree while mapped. */
 	struct drm_gpuva va;
-	/** @bo_link: on &sgpu_ubo.mappings (userptr).  Domain lock. */
+	/**
+	 * @bo_link: userptr: on &sgpu_ubo.mappings while mapped; in fence
+	 * mode, once removed, on &sgpu_ubo.removed until freed.  Domain lock.
+	 */
 	struct list_head bo_link;
 	/** @job_link: on a job's list of removed mappings. */
 	struct list_head job_link;
@@ -383,6 +400,13 @@ struct sgpu_mapping {
 	u64 zap_addr;
 	/** @zap_range: once removed: bytes to zap. */
 	u64 zap_range;
+	/**
+	 * @zap_pending: fence-mode userptr, removed: the job that removed it
+	 * has not zapped its range yet.  Set under the domain lock before the
+	 * job is queued; cleared by that job under pt_lock; read by the
+	 * notifier under both (sgpu_pt_zap_removed()).
+	 */
+	bool zap_pending;
 };
 
 static inline struct sgpu_mapping *to_mapping(struct drm_gpuva *va)
@@ -523,6 +547,8 @@ void sgpu_pt_map(struct sgpu_vm *vm, u64 va, u64 npages,
 		 const uptr_entry_t *entries, bool read_only, bool userptr,
 		 const struct sgpu_ubo *ubo);
 void sgpu_pt_zap(struct sgpu_vm *vm, u64 va, u64 size);
+void sgpu_pt_zap_removed(struct sgpu_vm *vm, struct sgpu_mapping *m,
+			 bool job);
 
 /**
  * struct sgpu_xlate - result of a GPU VA translation

@@ -147,6 +147,14 @@ void sgpu_job_free(struct sgpu_job *job)
 	if (job->sched_inited)
 		drm_sched_job_cleanup(&job->base);
 	sgpu_job_free_pt_ops(job);
+	if (!list_empty(&job->removed)) {
+		/* Off &sgpu_ubo.removed before they go. */
+		uptr_domain_lock(&job->vm->domain);
+		list_for_each_entry(m, &job->removed, job_link)
+			if (sgpu_is_ubo(m->va.gem.obj))
+				list_del_init(&m->bo_link);
+		uptr_domain_unlock(&job->vm->domain);
+	}
 	list_for_each_entry_safe(m, tmp, &job->removed, job_link) {
 		list_del(&m->job_link);
 		sgpu_mapping_free(m);
@@ -632,7 +640,7 @@ static void sgpu_job_run_cmds(struct sgpu_job *job)
 
 	job->ran = true;
 	list_for_each_entry(m, &job->removed, job_link)
-		sgpu_pt_zap(vm, m->zap_addr, m->zap_range);
+		sgpu_pt_zap_removed(vm, m, true);
 	list_for_each_entry(op, &job->pt_ops, link)
 		sgpu_pt_map(vm, op->va, op->npages, op->entries, op->read_only,
 			    op->userptr, op->ubo);
@@ -752,7 +760,7 @@ static void sgpu_free_job(struct drm_sched_job *sched_job)
 	 */
 	if (!job->ran)
 		list_for_each_entry(m, &job->removed, job_link)
-			sgpu_pt_zap(vm, m->zap_addr, m->zap_range);
+			sgpu_pt_zap_removed(vm, m, true);
 	drm_sched_job_cleanup(sched_job);
 	job->sched_inited = false;
 	/*

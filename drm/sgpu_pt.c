@@ -410,6 +410,39 @@ void sgpu_pt_zap(struct sgpu_vm *vm, u64 va, u64 size)
 }
 
 /**
+ * sgpu_pt_zap_removed() - zap the range of a removed mapping, once
+ * @vm: the VM
+ * @m: a mapping that left the VA space (&sgpu_mapping.zap_addr, zap_range)
+ * @job: true for the job that removed it, false for a notifier
+ *
+ * The job that removed @m zaps its range when it runs (or when it is
+ * killed), and clears &sgpu_mapping.zap_pending in the same pt_lock
+ * section.  A notifier that tears the BO's address space down zaps the
+ * range early, but only while that flag is set: once the job ran, later
+ * jobs may have mapped other memory there.  Never sleeps or allocates.
+ *
+ * Context: Any context that may spin; pt_lock not held.  A notifier
+ * (@job false) holds the domain lock.
+ */
+void sgpu_pt_zap_removed(struct sgpu_vm *vm, struct sgpu_mapping *m,
+			 bool job)
+{
+	bool zapped = false;
+
+	spin_lock(&vm->pt_lock);
+	if (job || m->zap_pending) {
+		sgpu_pt_zap_level(vm->root, SGPU_PT_LEVELS - 1, 0, m->zap_addr,
+				  m->zap_addr + m->zap_range);
+		zapped = true;
+	}
+	if (job)
+		WRITE_ONCE(m->zap_pending, false);
+	spin_unlock(&vm->pt_lock);
+	if (zapped)
+		sgpu_vm_stat_add(vm, SGPU_VM_TLB_INVALIDATIONS, 1);
+}
+
+/**
  * sgpu_pt_translate() - translate a GPU VA as the engine does
  * @vm: the VM
  * @va: the GPU VA

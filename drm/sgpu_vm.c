@@ -36,7 +36,10 @@
  * PTEs may run much later (after its in-syncs).  A PTE must never be out
  * of the notifier's reach while it is valid, or the core releases pages the
  * GPU still maps.  Fence mode is safe because the notifier waits for the
- * VM's fences, the unmapping job's included, before it returns.  Fault mode
+ * VM's fences, the unmapping job's included, before it returns; the one
+ * notifier that may not wait, the teardown of the address space, finds
+ * the removed mappings whose job has not run on &sgpu_ubo.removed and
+ * zaps them (sgpu_pt_zap_removed()).  Fault mode
  * waits for nothing, and its EXEC jobs are not ordered after binds: there
  * sgpu_mapping_removed() zaps the removed range at ioctl time, under the
  * domain lock, in the critical section that takes the mapping off the
@@ -182,6 +185,10 @@ static void sgpu_mapping_removed(struct sgpu_bind_ctx *ctx,
 	if (sgpu_is_ubo(obj)) {
 		list_del_init(&m->bo_link);
 		atomic64_dec(&to_ubo(obj)->nmappings);
+		if (vm->mode == SGPU_VM_MODE_FENCE) {
+			m->zap_pending = true;
+			list_add_tail(&m->bo_link, &to_ubo(obj)->removed);
+		}
 	}
 	if (vm->mode == SGPU_VM_MODE_FAULT)
 		sgpu_pt_zap(vm, addr, range);

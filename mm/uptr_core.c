@@ -395,12 +395,12 @@ out_unlock:
  * (mm_users is zero; first %MMU_NOTIFY_RELEASE from mmu_notifier_release(),
  * which interval notifiers get too, then %MMU_NOTIFY_UNMAP), and the OOM
  * reaper's unmap of a victim (%MMF_UNSTABLE, set before it invalidates;
- * the victim's own faults then fail).  The contents of the
- * range are being thrown away, so nobody can compare what the device
- * reads or writes there with the CPU's view any more.  A driver may
- * then stop the device's access (remove and flush its translations)
- * without waiting for device work that still uses the range to finish; that
- * work sees the range unmapped.  It must still make sure that the device
+ * the victim's own faults then fail).  The process that owned the memory
+ * is gone, so a driver may stop the device's access (remove and flush its
+ * translations) without waiting for device work that still uses the range
+ * to finish: that work sees the range unmapped, cut short as a CPU thread
+ * of the process would be (what it wrote to memory that outlives the mm,
+ * shared file pages or another buffer, stays).  It must still make sure that the device
  * cannot reach the pages once the callback returned, including through
  * translations it queued for later.  Never true for munmap(), migration,
  * reclaim or any other event of a live address space.

@@ -342,9 +342,9 @@ FIXTURE_TEARDOWN(oom)
 }
 
 /*
- * The OOM killer kills the child in its memory cgroup; the OOM reaper (or
- * the victim's own exit_mmap(), which reaps an OOM victim the same way)
- * then runs the interval notifiers with non-blockable ranges.  Both VMs
+ * The OOM killer kills the child in its memory cgroup; the OOM reaper
+ * runs the interval notifiers with non-blockable ranges, the victim's own
+ * exit_mmap() with blockable ones (RELEASE, then UNMAP).  Both VMs
  * zap and agree without waiting for their jobs in flight: the address
  * space is being torn down (uptr_invalidate_is_teardown()).  Checked: the OOM report and
  * nothing else in the log, what the reaper managed (logged), the VM

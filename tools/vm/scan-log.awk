@@ -140,14 +140,19 @@ expect_open && ($0 ~ bad || $0 ~ oom) && $0 !~ benign &&
 	next
 }
 
-# ... unless our modules are in its stacks.
-in_known && after > 0 && /\[(uptr|sgpu)[a-z_]*\]/ {
+# ... unless our modules are in its stacks, however long they are: the
+# check lasts until the report's closing line, past what is shown.
+in_known && /\[(uptr|sgpu)[a-z_]*\]/ {
 	show("[a frame of our modules in a known kernel race] " $0)
 	reports++
 	in_known = 0
-	after--
+	if (after > 0)
+		after--
 	nprev = 0
 	next
+}
+in_known && /^(\[ *[0-9.]+\] )?====+$/ {
+	in_known = 0
 }
 
 ($0 ~ bad || $0 ~ oom) && $0 !~ benign {
@@ -177,8 +182,6 @@ after > 0 {
 	if ($0 ~ /---\[ end trace/ || $0 ~ /---\[ end Kernel panic/ ||
 	    (kcsan && $0 ~ /^(\[ *[0-9.]+\] )?====+$/))
 		after = 0
-	if (after == 0)
-		in_known = 0
 	nprev = 0
 	next
 }
