@@ -227,9 +227,18 @@ static bool sgpu_teardown_killed(const struct mmu_notifier_range *nrange)
 	/* An OOM victim's mm, whoever drops its last user. */
 	if (test_bit(MMF_OOM_REAP_QUEUED, &nrange->mm->flags))
 		return true;
-	/* The killed process itself, or one of its io_uring/vhost workers. */
-	if ((current->flags & PF_EXITING) &&
-	    (sig->flags & SIGNAL_GROUP_EXIT) && (sig->group_exit_code & 0x7f))
+	/*
+	 * Else only a task of the mm itself, past exit_mm(), speaks for its
+	 * owner: the killed process, or one of its io_uring/vhost workers.
+	 * Another task dropping the last user (a vhost fd passed over a
+	 * socket, /proc) says nothing about how the owner ended.
+	 */
+	if (current->mm || current->active_mm != nrange->mm ||
+	    !(current->flags & PF_EXITING))
+		return false;
+	/* Written under siglock by other threads: a snapshot is enough. */
+	if ((READ_ONCE(sig->flags) & SIGNAL_GROUP_EXIT) &&
+	    (READ_ONCE(sig->group_exit_code) & 0x7f))
 		return true;
 	return !sgpu_vm_close_budget();
 }
@@ -241,8 +250,11 @@ static bool sgpu_teardown_killed(const struct mmu_notifier_range *nrange)
  * Otherwise at most %SGPU_EXIT_FLUSH_MS for all the BOs of the VM
  * together, whoever drops the last user of the mm: the first BO's
  * callback sets the VM's deadline for this mm, the next ones wait what is
- * left of it.  (A deadline is taken as this mm's only while it can still
- * be running out: an mm allocated later at the same address starts anew.)
+ * left of it.  The bound is per VM: an exit with busy jobs in K VMs may
+ * wait K bounds (a fatal signal ends each wait).  The mm is compared by
+ * address, and its deadline only honoured while it can still be running
+ * out: an mm freed and reallocated at the same address within 2 bounds of
+ * the first one's teardown waits only what is left, then nothing.
  */
 static long sgpu_ubo_teardown_budget(struct sgpu_vm *vm,
 				     const struct mmu_notifier_range *nrange)
@@ -255,7 +267,8 @@ static long sgpu_ubo_teardown_budget(struct sgpu_vm *vm,
 		return 0;
 	if (vm->teardown_mm == nrange->mm &&
 	    time_before(jiffies, vm->teardown_end + bound))
-		return max_t(long, (long)(vm->teardown_end - jiffies), 0);
+		return clamp_t(long, (long)(vm->teardown_end - jiffies), 0,
+			       bound);
 	vm->teardown_mm = nrange->mm;
 	vm->teardown_end = jiffies + bound;
 	return bound;
@@ -281,10 +294,14 @@ static bool sgpu_ubo_invalidate(struct uptr_range *range,
 			budget = sgpu_ubo_teardown_budget(vm, nrange);
 		else if (!mmu_notifier_range_blockable(nrange))
 			return false;	/* must not wait, the GPU may use them */
+		/*
+		 * Only a teardown may stop waiting early (a fatal signal
+		 * interrupts it): it zaps its own PTEs either way.
+		 */
 		if (budget) {
 			sgpu_vm_stat_add(vm, SGPU_VM_NOTIFIER_WAITS, 1);
 			dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP,
-					      false, budget);
+					      teardown, budget);
 		}
 	}
 	/*
@@ -301,7 +318,8 @@ static bool sgpu_ubo_invalidate(struct uptr_range *range,
 			spin_unlock(&vm->pt_lock);
 		}
 		list_for_each_entry(m, &ubo->removed, bo_link)
-			sgpu_pt_zap_removed(vm, m, false);
+			sgpu_pt_zap_ubo(vm, ubo, m, m->zap_addr, m->zap_range,
+					true);
 	}
 
 	list_for_each_entry(m, &ubo->mappings, bo_link) {
@@ -309,7 +327,16 @@ static bool sgpu_ubo_invalidate(struct uptr_range *range,
 		ue = us + m->va.va.range;
 		s = max(start, us);
 		e = min(end, ue);
-		if (s < e)
+		if (s >= e)
+			continue;
+		/*
+		 * Not waited for, the bind that made @m may not have run:
+		 * clear only this BO's own PTEs (sgpu_pt_zap_ubo()).
+		 */
+		if (vm->mode == SGPU_VM_MODE_FENCE && teardown)
+			sgpu_pt_zap_ubo(vm, ubo, m, m->va.va.addr + (s - us),
+					e - s, false);
+		else
 			sgpu_pt_zap(vm, m->va.va.addr + (s - us), e - s);
 	}
 

@@ -547,8 +547,9 @@ void sgpu_pt_map(struct sgpu_vm *vm, u64 va, u64 npages,
 		 const uptr_entry_t *entries, bool read_only, bool userptr,
 		 const struct sgpu_ubo *ubo);
 void sgpu_pt_zap(struct sgpu_vm *vm, u64 va, u64 size);
-void sgpu_pt_zap_removed(struct sgpu_vm *vm, struct sgpu_mapping *m,
-			 bool job);
+void sgpu_pt_zap_removed(struct sgpu_vm *vm, struct sgpu_mapping *m);
+void sgpu_pt_zap_ubo(struct sgpu_vm *vm, struct sgpu_ubo *ubo,
+		     struct sgpu_mapping *m, u64 addr, u64 size, bool removed);
 
 /**
  * struct sgpu_xlate - result of a GPU VA translation

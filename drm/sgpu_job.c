@@ -640,7 +640,7 @@ static void sgpu_job_run_cmds(struct sgpu_job *job)
 
 	job->ran = true;
 	list_for_each_entry(m, &job->removed, job_link)
-		sgpu_pt_zap_removed(vm, m, true);
+		sgpu_pt_zap_removed(vm, m);
 	list_for_each_entry(op, &job->pt_ops, link)
 		sgpu_pt_map(vm, op->va, op->npages, op->entries, op->read_only,
 			    op->userptr, op->ubo);
@@ -760,7 +760,7 @@ static void sgpu_free_job(struct drm_sched_job *sched_job)
 	 */
 	if (!job->ran)
 		list_for_each_entry(m, &job->removed, job_link)
-			sgpu_pt_zap_removed(vm, m, true);
+			sgpu_pt_zap_removed(vm, m);
 	drm_sched_job_cleanup(sched_job);
 	job->sched_inited = false;
 	/*

@@ -410,36 +410,120 @@ void sgpu_pt_zap(struct sgpu_vm *vm, u64 va, u64 size)
 }
 
 /**
- * sgpu_pt_zap_removed() - zap the range of a removed mapping, once
+ * sgpu_pt_zap_removed() - the zap of a removed mapping by its job
  * @vm: the VM
  * @m: a mapping that left the VA space (&sgpu_mapping.zap_addr, zap_range)
- * @job: true for the job that removed it, false for a notifier
  *
  * The job that removed @m zaps its range when it runs (or when it is
  * killed), and clears &sgpu_mapping.zap_pending in the same pt_lock
- * section.  A notifier that tears the BO's address space down zaps the
- * range early, but only while that flag is set: once the job ran, later
- * jobs may have mapped other memory there.  Never sleeps or allocates.
+ * section: from then on a teardown notifier leaves the range alone (later
+ * jobs may map other memory there).  Never sleeps or allocates.
  *
- * Context: Any context that may spin; pt_lock not held.  A notifier
- * (@job false) holds the domain lock.
+ * Context: Any context that may spin; pt_lock not held.
  */
-void sgpu_pt_zap_removed(struct sgpu_vm *vm, struct sgpu_mapping *m,
-			 bool job)
+void sgpu_pt_zap_removed(struct sgpu_vm *vm, struct sgpu_mapping *m)
 {
-	bool zapped = false;
-
 	spin_lock(&vm->pt_lock);
-	if (job || m->zap_pending) {
-		sgpu_pt_zap_level(vm->root, SGPU_PT_LEVELS - 1, 0, m->zap_addr,
-				  m->zap_addr + m->zap_range);
-		zapped = true;
-	}
-	if (job)
-		WRITE_ONCE(m->zap_pending, false);
+	sgpu_pt_zap_level(vm->root, SGPU_PT_LEVELS - 1, 0, m->zap_addr,
+			  m->zap_addr + m->zap_range);
+	WRITE_ONCE(m->zap_pending, false);
 	spin_unlock(&vm->pt_lock);
-	if (zapped)
-		sgpu_vm_stat_add(vm, SGPU_VM_TLB_INVALIDATIONS, 1);
+	sgpu_vm_stat_add(vm, SGPU_VM_TLB_INVALIDATIONS, 1);
+}
+
+/* Whose pages a teardown zap may remove: @range's, mapped at @va0. */
+struct sgpu_pt_owner {
+	struct uptr_range *range;
+	u64 va0;
+	unsigned long ua0;
+};
+
+/* Does the leaf @e, mapping @addr at @va, map what @o's entry names? */
+static bool sgpu_pt_owned(const struct sgpu_pt_owner *o, u64 va, u64 addr,
+			  u64 e)
+{
+	u64 want = sgpu_pte(uptr_range_entry(o->range,
+					     o->ua0 + (va - o->va0)), false);
+
+	return want && (want & SGPU_PTE_ADDR) == addr &&
+	       !((want ^ e) & SGPU_PTE_DEVPRIV);
+}
+
+static void sgpu_pt_zap_owned_level(struct sgpu_pt *pt, unsigned int level,
+				    u64 base, u64 start, u64 end,
+				    const struct sgpu_pt_owner *o)
+{
+	u64 size = 1ULL << sgpu_pt_shift(level), bstart, bend, e, va;
+	unsigned int idx;
+
+	for (idx = sgpu_pt_index(level, start); idx < SGPU_PT_ENTRIES; idx++) {
+		bstart = base + idx * size;
+		if (bstart >= end)
+			break;
+		bend = bstart + size;
+		e = pt->ent[idx];
+		if (!(e & SGPU_PTE_VALID))
+			continue;
+		if (level && !(e & SGPU_PTE_LEAF)) {
+			sgpu_pt_zap_owned_level(pt->child[idx], level - 1,
+						bstart, max(start, bstart),
+						min(end, bend), o);
+			continue;
+		}
+		va = max(start, bstart);
+		if (!sgpu_pt_owned(o, va, (e & SGPU_PTE_ADDR) + (va - bstart),
+				   e))
+			continue;
+		if (start <= bstart && bend <= end) {
+			WRITE_ONCE(pt->ent[idx], 0);
+			continue;
+		}
+		if (WARN_ON_ONCE(!level || !pt->child[idx])) {
+			WRITE_ONCE(pt->ent[idx], 0);
+			continue;
+		}
+		sgpu_pt_split(pt->child[idx], e, level);
+		WRITE_ONCE(pt->ent[idx], sgpu_pt_dir_entry(pt->child[idx]));
+		sgpu_pt_zap_owned_level(pt->child[idx], level - 1, bstart,
+					max(start, bstart), min(end, bend), o);
+	}
+}
+
+/**
+ * sgpu_pt_zap_ubo() - the teardown's zap of a mapping of a userptr BO
+ * @vm: the VM
+ * @ubo: the BO, its address space being torn down
+ * @m: a mapping of @ubo: live, or removed by a job not yet freed
+ * @addr: first GPU VA to zap, within @m
+ * @size: bytes
+ * @removed: @m left the VA space (on &sgpu_ubo.removed)
+ *
+ * The teardown does not wait for the jobs queued before the binds that
+ * made or removed @m, and those may still use what the range mapped
+ * before (another BO, another process's): so only leaves that map the
+ * page @ubo's entry names for their address are cleared, and a removed
+ * mapping is left alone once its job zapped it
+ * (&sgpu_mapping.zap_pending).  The entries are still valid: the core
+ * drops them after the callback.  Never sleeps or allocates.
+ *
+ * Context: The MMU notifier, domain lock held; pt_lock not held.
+ */
+void sgpu_pt_zap_ubo(struct sgpu_vm *vm, struct sgpu_ubo *ubo,
+		     struct sgpu_mapping *m, u64 addr, u64 size, bool removed)
+{
+	struct sgpu_pt_owner o = {
+		.range = &ubo->range,
+		.va0 = m->va.va.addr,
+		.ua0 = ubo->range.start + m->va.gem.offset,
+	};
+
+	lockdep_assert_held(&vm->domain.lock);
+	spin_lock(&vm->pt_lock);
+	if (!removed || m->zap_pending)
+		sgpu_pt_zap_owned_level(vm->root, SGPU_PT_LEVELS - 1, 0, addr,
+					addr + size, &o);
+	spin_unlock(&vm->pt_lock);
+	sgpu_vm_stat_add(vm, SGPU_VM_TLB_INVALIDATIONS, 1);
 }
 
 /**

@@ -39,7 +39,7 @@
  * VM's fences, the unmapping job's included, before it returns; the one
  * notifier that may not wait, the teardown of the address space, finds
  * the removed mappings whose job has not run on &sgpu_ubo.removed and
- * zaps them (sgpu_pt_zap_removed()).  Fault mode
+ * zaps those of its BO's pages still there (sgpu_pt_zap_ubo()).  Fault mode
  * waits for nothing, and its EXEC jobs are not ordered after binds: there
  * sgpu_mapping_removed() zaps the removed range at ioctl time, under the
  * domain lock, in the critical section that takes the mapping off the
@@ -47,7 +47,10 @@
  * their job ran, would need the job (a dma-fence signalling path) or its
  * cleanup to take the domain lock, and would leave the GPU translating an
  * address range that the VA tree, which fault mode consults on every GPU
- * fault, no longer maps.  Zapping early makes both views agree at once: an
+ * fault, no longer maps.  (Fence mode keeps them on &sgpu_ubo.removed
+ * for the teardown: its cleanup work does take the domain lock, so that
+ * work must never be waited for with the domain lock held; nothing does.)
+ * Zapping early makes both views agree at once: an
  * access after the UNMAP ioctl faults and finds no mapping (-EFAULT).  The
  * job still zaps the range when it runs, for PTEs that a bind queued before
  * it writes (a shmem MAP), whose memory the removed mappings keep alive

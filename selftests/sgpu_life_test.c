@@ -20,6 +20,8 @@
  *                                   its own userptrs is bounded too
  *   exit.*.killed_unmap_queued      issue 11 (review): ... and the GPU never
  *                                   writes its freed pages meanwhile
+ *   exit.*.killed_spares_others     issue 11 (review): ... nor cuts another
+ *                                   process's jobs in a shared VM
  *   life.killed_processes_stress    item 11: many killed processes whose jobs
  *                                   are freed by drm_sched's kill path
  *   life.no_unbind_module_held      item 12: no sysfs unbind, an open file
@@ -628,6 +630,87 @@ TEST_F(exit, killed_unmap_queued)
 	ASSERT_TRUE(WIFSIGNALED(st));
 	TH_LOG("killed exit took %.2f s", t);
 	EXPECT_GT(4.0, t);
+}
+
+/*
+ * Second review of the teardown fix: the teardown does not wait for the
+ * jobs queued before a bind of the dying process's userptr, and those may
+ * be another process's, still using what that VA mapped before.  Here the
+ * parent's slow jobs read its shmem BO at VA(1) in a VM it shares with a
+ * child (one file); the child MAPs a userptr of its own over VA(1), queued
+ * behind them, and is killed.  The teardown zapped VA(1) whole, the
+ * parent's PTEs with it, and its jobs failed with -EFAULT; now it clears
+ * only the PTEs that map the child's pages.  Fence mode only: in fault
+ * mode the MAP zaps VA(1) at once, and the parent's jobs would fault on
+ * the child's userptr (-EPERM), by design.
+ */
+TEST_F(exit, killed_spares_others)
+{
+	struct drm_sgpu_wait w;
+	__u64 seqno = 0;
+	__u32 vm, bo, ubo;
+	unsigned int left, n;
+	int p[2], st;
+	pid_t pid;
+
+	if (variant->mode != SGPU_VM_MODE_FENCE)
+		SKIP(return, "fence mode only: a fault-mode MAP zaps at once");
+	ASSERT_EQ(0, vm_create(self->qfd, variant->mode, &vm));
+	ASSERT_EQ(0, bo_create(self->qfd, SLOW_SIZE, &bo));
+	ASSERT_EQ(0, map(self->qfd, vm, bo, VA(1), SLOW_SIZE));
+	for (n = 0; n < SGPU_MAX_CMDS; n++)
+		self->cj->cmds[n] = cmd_checksum(VA(1), SLOW_SIZE, VA(1));
+	for (left = slow_cmds(4, self->per_cmd); left; left -= n) {
+		n = left < SGPU_MAX_CMDS ? left : SGPU_MAX_CMDS;
+		ASSERT_EQ(0, exec(self->qfd, vm, self->cj->cmds, n, &seqno));
+	}
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct drm_sgpu_vm_bind b = {
+			.vm_id = vm,
+			.op = SGPU_BIND_MAP,
+			.addr = VA(1),
+			.range = SLOW_SIZE,
+		};
+		char *buf = anon(SLOW_SIZE);
+
+		close(p[0]);
+		if (!buf)
+			_exit(10);
+		memset(buf, 3, SLOW_SIZE);
+		if (userptr(self->qfd, vm, buf, SLOW_SIZE, variant->backend,
+			    &b.handle))
+			_exit(11);
+		/* Behind the parent's jobs, not waited for. */
+		if (ioc(self->qfd, DRM_IOCTL_SGPU_VM_BIND, &b))
+			_exit(12);
+		if (write(p[1], &b.handle, sizeof(b.handle)) !=
+		    sizeof(b.handle))
+			_exit(13);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(ubo), read(p[0], &ubo, sizeof(ubo)));
+	close(p[0]);
+	/* The parent's jobs are still running. */
+	memset(&w, 0, sizeof(w));
+	w.vm_id = vm;
+	w.seqno = seqno;
+	ASSERT_EQ(-ETIME, ioc(self->qfd, DRM_IOCTL_SGPU_WAIT, &w));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(0, wait_job(self->qfd, vm, seqno, &w));
+	EXPECT_EQ(0, w.status) {
+		TH_LOG("the parent's last job: status %d at command %u",
+		       w.status, w.cmd_index);
+	}
+	EXPECT_EQ(0, vm_destroy(self->qfd, vm));
+	EXPECT_EQ(0, gem_close(self->qfd, bo));
+	EXPECT_EQ(0, gem_close(self->qfd, ubo));
 }
 
 /* ------------------------------------------------------------------ */
