@@ -356,10 +356,33 @@ out_unlock:
 	spin_unlock(&vm->pt_lock);
 }
 
-static void sgpu_pt_zap_level(struct sgpu_pt *pt, unsigned int level,
-			      u64 base, u64 start, u64 end)
+/* Whose pages a teardown zap may remove: @range's, mapped at @va0. */
+struct sgpu_pt_owner {
+	struct uptr_range *range;
+	u64 va0;
+	unsigned long ua0;
+};
+
+/* Does the leaf @e, mapping @addr at @va, map what @o's entry names? */
+static bool sgpu_pt_owned(const struct sgpu_pt_owner *o, u64 va, u64 addr,
+			  u64 e)
 {
-	u64 size = 1ULL << sgpu_pt_shift(level), bstart, bend, e;
+	u64 want = sgpu_pte(uptr_range_entry(o->range,
+					     o->ua0 + (va - o->va0)), false);
+
+	return want && (want & SGPU_PTE_ADDR) == addr &&
+	       !((want ^ e) & SGPU_PTE_DEVPRIV);
+}
+
+/*
+ * Clear the translations of [@start, @end) below @pt; with @o, only the
+ * leaves that map @o's pages (directories are then walked, not dropped).
+ */
+static void sgpu_pt_zap_level(struct sgpu_pt *pt, unsigned int level,
+			      u64 base, u64 start, u64 end,
+			      const struct sgpu_pt_owner *o)
+{
+	u64 size = 1ULL << sgpu_pt_shift(level), bstart, bend, e, va;
 	unsigned int idx;
 
 	for (idx = sgpu_pt_index(level, start); idx < SGPU_PT_ENTRIES; idx++) {
@@ -369,6 +392,15 @@ static void sgpu_pt_zap_level(struct sgpu_pt *pt, unsigned int level,
 		bend = bstart + size;
 		e = pt->ent[idx];
 		if (!(e & SGPU_PTE_VALID))
+			continue;
+		if (o && level && !(e & SGPU_PTE_LEAF)) {
+			sgpu_pt_zap_level(pt->child[idx], level - 1, bstart,
+					  max(start, bstart), min(end, bend), o);
+			continue;
+		}
+		va = max(start, bstart);
+		if (o && !sgpu_pt_owned(o, va,
+					(e & SGPU_PTE_ADDR) + (va - bstart), e))
 			continue;
 		if (start <= bstart && bend <= end) {
 			WRITE_ONCE(pt->ent[idx], 0);
@@ -385,7 +417,7 @@ static void sgpu_pt_zap_level(struct sgpu_pt *pt, unsigned int level,
 				   sgpu_pt_dir_entry(pt->child[idx]));
 		}
 		sgpu_pt_zap_level(pt->child[idx], level - 1, bstart,
-				  max(start, bstart), min(end, bend));
+				  max(start, bstart), min(end, bend), o);
 	}
 }
 
@@ -404,7 +436,7 @@ static void sgpu_pt_zap_level(struct sgpu_pt *pt, unsigned int level,
 void sgpu_pt_zap(struct sgpu_vm *vm, u64 va, u64 size)
 {
 	spin_lock(&vm->pt_lock);
-	sgpu_pt_zap_level(vm->root, SGPU_PT_LEVELS - 1, 0, va, va + size);
+	sgpu_pt_zap_level(vm->root, SGPU_PT_LEVELS - 1, 0, va, va + size, NULL);
 	spin_unlock(&vm->pt_lock);
 	sgpu_vm_stat_add(vm, SGPU_VM_TLB_INVALIDATIONS, 1);
 }
@@ -425,68 +457,10 @@ void sgpu_pt_zap_removed(struct sgpu_vm *vm, struct sgpu_mapping *m)
 {
 	spin_lock(&vm->pt_lock);
 	sgpu_pt_zap_level(vm->root, SGPU_PT_LEVELS - 1, 0, m->zap_addr,
-			  m->zap_addr + m->zap_range);
+			  m->zap_addr + m->zap_range, NULL);
 	WRITE_ONCE(m->zap_pending, false);
 	spin_unlock(&vm->pt_lock);
 	sgpu_vm_stat_add(vm, SGPU_VM_TLB_INVALIDATIONS, 1);
-}
-
-/* Whose pages a teardown zap may remove: @range's, mapped at @va0. */
-struct sgpu_pt_owner {
-	struct uptr_range *range;
-	u64 va0;
-	unsigned long ua0;
-};
-
-/* Does the leaf @e, mapping @addr at @va, map what @o's entry names? */
-static bool sgpu_pt_owned(const struct sgpu_pt_owner *o, u64 va, u64 addr,
-			  u64 e)
-{
-	u64 want = sgpu_pte(uptr_range_entry(o->range,
-					     o->ua0 + (va - o->va0)), false);
-
-	return want && (want & SGPU_PTE_ADDR) == addr &&
-	       !((want ^ e) & SGPU_PTE_DEVPRIV);
-}
-
-static void sgpu_pt_zap_owned_level(struct sgpu_pt *pt, unsigned int level,
-				    u64 base, u64 start, u64 end,
-				    const struct sgpu_pt_owner *o)
-{
-	u64 size = 1ULL << sgpu_pt_shift(level), bstart, bend, e, va;
-	unsigned int idx;
-
-	for (idx = sgpu_pt_index(level, start); idx < SGPU_PT_ENTRIES; idx++) {
-		bstart = base + idx * size;
-		if (bstart >= end)
-			break;
-		bend = bstart + size;
-		e = pt->ent[idx];
-		if (!(e & SGPU_PTE_VALID))
-			continue;
-		if (level && !(e & SGPU_PTE_LEAF)) {
-			sgpu_pt_zap_owned_level(pt->child[idx], level - 1,
-						bstart, max(start, bstart),
-						min(end, bend), o);
-			continue;
-		}
-		va = max(start, bstart);
-		if (!sgpu_pt_owned(o, va, (e & SGPU_PTE_ADDR) + (va - bstart),
-				   e))
-			continue;
-		if (start <= bstart && bend <= end) {
-			WRITE_ONCE(pt->ent[idx], 0);
-			continue;
-		}
-		if (WARN_ON_ONCE(!level || !pt->child[idx])) {
-			WRITE_ONCE(pt->ent[idx], 0);
-			continue;
-		}
-		sgpu_pt_split(pt->child[idx], e, level);
-		WRITE_ONCE(pt->ent[idx], sgpu_pt_dir_entry(pt->child[idx]));
-		sgpu_pt_zap_owned_level(pt->child[idx], level - 1, bstart,
-					max(start, bstart), min(end, bend), o);
-	}
 }
 
 /**
@@ -520,8 +494,8 @@ void sgpu_pt_zap_ubo(struct sgpu_vm *vm, struct sgpu_ubo *ubo,
 	lockdep_assert_held(&vm->domain.lock);
 	spin_lock(&vm->pt_lock);
 	if (!removed || m->zap_pending)
-		sgpu_pt_zap_owned_level(vm->root, SGPU_PT_LEVELS - 1, 0, addr,
-					addr + size, &o);
+		sgpu_pt_zap_level(vm->root, SGPU_PT_LEVELS - 1, 0, addr,
+				  addr + size, &o);
 	spin_unlock(&vm->pt_lock);
 	sgpu_vm_stat_add(vm, SGPU_VM_TLB_INVALIDATIONS, 1);
 }
