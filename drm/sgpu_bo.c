@@ -219,8 +219,9 @@ int sgpu_shmem_entries(struct drm_gem_object *obj, u64 offset, u64 npages,
 	return idx >= first + npages ? 0 : -EINVAL;
 }
 
-/* Was the address space of @nrange torn down because its owner was killed? */
-static bool sgpu_teardown_killed(const struct mmu_notifier_range *nrange)
+/* Was the address space of @ubo torn down because its owner was killed? */
+static bool sgpu_teardown_killed(const struct sgpu_ubo *ubo,
+				 const struct mmu_notifier_range *nrange)
 {
 	struct signal_struct *sig = current->signal;
 
@@ -228,13 +229,15 @@ static bool sgpu_teardown_killed(const struct mmu_notifier_range *nrange)
 	if (test_bit(MMF_OOM_REAP_QUEUED, &nrange->mm->flags))
 		return true;
 	/*
-	 * Else only a task of the mm itself, past exit_mm(), speaks for its
-	 * owner: the killed process, or one of its io_uring/vhost workers.
-	 * Another task dropping the last user (a vhost fd passed over a
-	 * socket, /proc) says nothing about how the owner ended.
+	 * Else only an exiting task of the process that made the BO speaks
+	 * for it: the process itself, or one of its io_uring/vhost workers
+	 * (threads of it).  Another task dropping the last user (a vhost fd
+	 * passed over a socket, /proc) says nothing about how the owner
+	 * ended.  (Not current->active_mm: after exit_mm() a context switch
+	 * rewrites it.)
 	 */
-	if (current->mm || current->active_mm != nrange->mm ||
-	    !(current->flags & PF_EXITING))
+	if (current->mm || !(current->flags & PF_EXITING) ||
+	    task_tgid(current) != ubo->owner)
 		return false;
 	/* Written under siglock by other threads: a snapshot is enough. */
 	if ((READ_ONCE(sig->flags) & SIGNAL_GROUP_EXIT) &&
@@ -251,19 +254,20 @@ static bool sgpu_teardown_killed(const struct mmu_notifier_range *nrange)
  * together, whoever drops the last user of the mm: the first BO's
  * callback sets the VM's deadline for this mm, the next ones wait what is
  * left of it.  The bound is per VM: an exit with busy jobs in K VMs may
- * wait K bounds (a fatal signal ends each wait).  The mm is compared by
+ * wait K bounds (a pending signal ends each wait).  The mm is compared by
  * address, and its deadline only honoured while it can still be running
  * out: an mm freed and reallocated at the same address within 2 bounds of
  * the first one's teardown waits only what is left, then nothing.
  */
-static long sgpu_ubo_teardown_budget(struct sgpu_vm *vm,
+static long sgpu_ubo_teardown_budget(struct sgpu_ubo *ubo,
 				     const struct mmu_notifier_range *nrange)
 {
 	const long bound = msecs_to_jiffies(SGPU_EXIT_FLUSH_MS);
+	struct sgpu_vm *vm = ubo->vm;
 
 	lockdep_assert_held(&vm->domain.lock);
 	if (!mmu_notifier_range_blockable(nrange) ||
-	    sgpu_teardown_killed(nrange))
+	    sgpu_teardown_killed(ubo, nrange))
 		return 0;
 	if (vm->teardown_mm == nrange->mm &&
 	    time_before(jiffies, vm->teardown_end + bound))
@@ -291,12 +295,13 @@ static bool sgpu_ubo_invalidate(struct uptr_range *range,
 	if (vm->mode == SGPU_VM_MODE_FENCE &&
 	    !dma_resv_test_signaled(resv, DMA_RESV_USAGE_BOOKKEEP)) {
 		if (teardown)
-			budget = sgpu_ubo_teardown_budget(vm, nrange);
+			budget = sgpu_ubo_teardown_budget(ubo, nrange);
 		else if (!mmu_notifier_range_blockable(nrange))
 			return false;	/* must not wait, the GPU may use them */
 		/*
-		 * Only a teardown may stop waiting early (a fatal signal
-		 * interrupts it): it zaps its own PTEs either way.
+		 * Only a teardown may stop waiting early (a pending signal
+		 * interrupts it: an exiting task is normally killed or has
+		 * none): it zaps its own PTEs either way.
 		 */
 		if (budget) {
 			sgpu_vm_stat_add(vm, SGPU_VM_NOTIFIER_WAITS, 1);
@@ -368,6 +373,7 @@ static void sgpu_ubo_free(struct drm_gem_object *obj)
 	uptr_domain_unlock(&vm->domain);
 
 	drm_gem_object_release(obj);
+	put_pid(ubo->owner);
 	kfree(ubo);
 	atomic64_dec(&sdev->live[SGPU_DEV_LIVE_USERPTR_BOS]);
 	atomic64_dec(&sdev->live[SGPU_DEV_LIVE_BOS]);
@@ -472,6 +478,7 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 	}
 	ubo->vm = vm;
 	ubo->flags = flags;
+	ubo->owner = get_task_pid(current, PIDTYPE_TGID);
 	INIT_LIST_HEAD(&ubo->mappings);
 	INIT_LIST_HEAD(&ubo->removed);
 	INIT_LIST_HEAD(&ubo->inval_link);
@@ -498,6 +505,7 @@ int sgpu_userptr_create_ioctl(struct drm_device *drm, void *data,
 
 err_fini_obj:
 	drm_gem_private_object_fini(&ubo->base);
+	put_pid(ubo->owner);
 	kfree(ubo);
 err_put_vm:
 	sgpu_vm_put(vm);

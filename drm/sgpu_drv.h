@@ -343,6 +343,11 @@ struct sgpu_ubo {
 	struct uptr_range range;
 	/** @flags: SGPU_USERPTR_* as resolved at creation.  Constant. */
 	u32 flags;
+	/**
+	 * @owner: thread group that created the BO (referenced): who may
+	 * say, when it exits, that the owner was killed.  Constant.
+	 */
+	struct pid *owner;
 	/** @mappings: &sgpu_mapping.bo_link of live mappings.  Domain lock. */
 	struct list_head mappings;
 	/**
