@@ -233,31 +233,90 @@ static void uptr_expand_to_blocks(struct uptr_range *range,
 	uptr_entry_t e;
 	unsigned long va, size;
 
-	e = range->entries[*first];
+	e = uptr_entry_at(range, *first);
 	if ((e & UPTR_ENTRY_VALID) && uptr_entry_order(e)) {
 		size = PAGE_SIZE << uptr_entry_order(e);
 		va = ALIGN_DOWN(range->start + (*first << PAGE_SHIFT), size);
 		*first = uptr_index(range, va);
 	}
-	e = range->entries[*end - 1];
-	if ((e & UPTR_ENTRY_VALID) && uptr_entry_order(e)) {
-		size = PAGE_SIZE << uptr_entry_order(e);
-		va = ALIGN(range->start + (*end << PAGE_SHIFT), size);
-		*end = uptr_index(range, va);
+	e = uptr_entry_at(range, *end - 1);
+	if (e & UPTR_ENTRY_VALID)
+		*end = uptr_block_end(range, *end - 1, e);
+}
+
+/* Index one past the %UPTR_HUGE_SIZE slot of index @i, within the range. */
+static unsigned long uptr_slot_end(const struct uptr_range *range,
+				   unsigned long i)
+{
+	unsigned long va = range->start + (i << PAGE_SHIFT);
+
+	return min(uptr_index(range, ALIGN(va + 1, UPTR_HUGE_SIZE)),
+		   range->npages);
+}
+
+static bool uptr_slot_valid(const struct uptr_range *range, unsigned long i)
+{
+	unsigned long va = range->start + (i << PAGE_SHIFT);
+
+	return READ_ONCE(range->huge[uptr_huge_index(range, va)]) &
+	       UPTR_ENTRY_VALID;
+}
+
+/**
+ * uptr_find() - find the first page of a span with or without an entry
+ * @range: the range
+ * @i: index of the first page of the span
+ * @end: index one past its last page
+ * @valid: look for a valid entry (true) or for a page without one
+ *
+ * A slot whose entry is stored once (&uptr_range.huge) is skipped whole.
+ *
+ * Context: Domain lock held, or populate_lock held (valid entries may then
+ * go away while this runs, never appear).
+ * Return: the index found, or @end.
+ */
+unsigned long uptr_find(const struct uptr_range *range, unsigned long i,
+			unsigned long end, bool valid)
+{
+	unsigned long next;
+
+	while (i < end) {
+		next = min(uptr_slot_end(range, i), end);
+		if (uptr_slot_valid(range, i)) {
+			if (valid)
+				return i;
+			i = next;
+			continue;
+		}
+		for (; i < next; i++)
+			if (!!(READ_ONCE(range->entries[i]) & UPTR_ENTRY_VALID) ==
+			    valid)
+				return i;
 	}
+	return end;
 }
 
 static bool uptr_any_valid(struct uptr_range *range, unsigned long first,
 			   unsigned long end)
 {
-	unsigned long i;
-
 	if (!range->nvalid)
 		return false;
-	for (i = first; i < end; i++)
-		if (range->entries[i] & UPTR_ENTRY_VALID)
-			return true;
-	return false;
+	return uptr_find(range, first, end, true) < end;
+}
+
+/* Clear the entries of the block of order @order at index @i. */
+static void uptr_entries_clear(struct uptr_range *range, unsigned long i,
+			       unsigned int order)
+{
+	unsigned long k, slot;
+
+	if (order < UPTR_HUGE_ORDER) {
+		memset(&range->entries[i], 0, sizeof(*range->entries) << order);
+		return;
+	}
+	slot = uptr_huge_index(range, range->start + (i << PAGE_SHIFT));
+	for (k = 0; k < 1UL << (order - UPTR_HUGE_ORDER); k++)
+		WRITE_ONCE(range->huge[slot + k], 0);
 }
 
 /*
@@ -278,11 +337,10 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 	lockdep_assert_held(&domain->lock);
 
 	while (i < end) {
-		e = range->entries[i];
-		if (!(e & UPTR_ENTRY_VALID)) {
-			i++;
-			continue;
-		}
+		i = uptr_find(range, i, end, true);
+		if (i >= end)
+			break;
+		e = uptr_entry_at(range, i);
 		n = 1UL << uptr_entry_order(e);
 		if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE)) {
 			dma_unmap_page_attrs(domain->dev, uptr_entry_addr(e),
@@ -294,7 +352,7 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 			uptr_pin_release(range, i, n);
 		else
 			uptr_fault_release(range, i, n);
-		memset(&range->entries[i], 0, n * sizeof(*range->entries));
+		uptr_entries_clear(range, i, uptr_entry_order(e));
 		dropped += n;
 		if (e & UPTR_ENTRY_WRITE)
 			wdropped += n;
@@ -500,6 +558,12 @@ int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
 				  GFP_KERNEL_ACCOUNT);
 	if (!range->entries)
 		return -ENOMEM;
+	range->huge = kvcalloc(uptr_huge_index(range, end - 1) + 1,
+			       sizeof(*range->huge), GFP_KERNEL_ACCOUNT);
+	if (!range->huge) {
+		err = -ENOMEM;
+		goto err_free_entries;
+	}
 
 	/* FAULT keeps the pages of writable ranges to dirty them. */
 	if (backend == UPTR_BACKEND_PIN || !(flags & UPTR_RANGE_READ_ONLY)) {
@@ -507,7 +571,7 @@ int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
 					GFP_KERNEL_ACCOUNT);
 		if (!range->pages) {
 			err = -ENOMEM;
-			goto err_free_entries;
+			goto err_free_huge;
 		}
 	}
 	range->memlock_limit = memlock_limit;
@@ -527,6 +591,8 @@ int uptr_range_init(struct uptr_range *range, struct uptr_domain *domain,
 err_mmdrop:
 	mmdrop(mm);
 	kvfree(range->pages);
+err_free_huge:
+	kvfree(range->huge);
 err_free_entries:
 	kvfree(range->entries);
 	mutex_destroy(&range->populate_lock);
@@ -566,6 +632,7 @@ void uptr_range_fini(struct uptr_range *range)
 
 	mmdrop(range->mm);
 	kvfree(range->pages);
+	kvfree(range->huge);
 	kvfree(range->entries);
 	mutex_destroy(&range->populate_lock);
 }
@@ -757,8 +824,13 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 			return err;
 		}
 	}
-	/* Nothing valid in the range: nothing to check per block. */
-	check = range->nvalid;
+	/*
+	 * Backends collect only pages without a valid entry, and under
+	 * populate_lock entries only go away until this commit.  Only a
+	 * commit nested in the collection (a test's before_commit hook) can
+	 * have installed some meanwhile: then each block is looked at.
+	 */
+	check = range->nvalid && range->ncommits != batch->ncommits;
 	for (b = batch->blocks; b < end; b++) {
 		n = 1UL << b->order;
 		idx = uptr_index(range, batch->start) + b->idx;
@@ -767,9 +839,18 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 		e = b->addr | UPTR_ENTRY_VALID |
 		    (b->flags & (UPTR_ENTRY_WRITE | UPTR_ENTRY_DEVICE_PRIVATE)) |
 		    FIELD_PREP(UPTR_ENTRY_ORDER_MASK, b->order);
-		entries = &range->entries[idx];
-		for (j = 0; j < n; j++)
-			entries[j] = e + (j << PAGE_SHIFT);
+		if (b->order >= UPTR_HUGE_ORDER) {
+			/* One entry per slot, see &uptr_range.huge. */
+			entries = &range->huge[uptr_huge_index(range,
+					range->start + (idx << PAGE_SHIFT))];
+			for (j = 0; j < n >> UPTR_HUGE_ORDER; j++)
+				WRITE_ONCE(entries[j],
+					   e + (j << UPTR_HUGE_SHIFT));
+		} else {
+			entries = &range->entries[idx];
+			for (j = 0; j < n; j++)
+				entries[j] = e + (j << PAGE_SHIFT);
+		}
 		if (range->pages)
 			range->pages[idx] = b->page;
 		b->flags |= UPTR_BLOCK_INSTALLED;
@@ -780,6 +861,8 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 	}
 	WRITE_ONCE(range->nvalid, range->nvalid + added);
 	WRITE_ONCE(range->nwrite, range->nwrite + wadded);
+	if (installed)
+		WRITE_ONCE(range->ncommits, range->ncommits + 1);
 	/*
 	 * What was not installed must not stay mapped.  A FAULT batch holds
 	 * no page reference: once the domain lock is dropped an invalidation
@@ -959,9 +1042,10 @@ static int uptr_revoke_read_only(struct uptr_range *range, unsigned long start,
 	int err = 0;
 
 	mutex_lock(&domain->lock);
-	for (i = first; i < last; i++) {
-		e = range->entries[i];
-		if ((e & UPTR_ENTRY_VALID) && !(e & UPTR_ENTRY_WRITE)) {
+	for (i = uptr_find(range, first, last, true); i < last;
+	     i = uptr_find(range, uptr_block_end(range, i, e), last, true)) {
+		e = uptr_entry_at(range, i);
+		if (!(e & UPTR_ENTRY_WRITE)) {
 			lo = min(lo, i);
 			hi = i + 1;
 		}
@@ -1261,10 +1345,7 @@ bool uptr_range_valid(struct uptr_range *range, unsigned long start,
 		return true;
 	first = uptr_index(range, start);
 	end = uptr_index(range, ALIGN(start + length, PAGE_SIZE));
-	for (; first < end; first++)
-		if (!(range->entries[first] & UPTR_ENTRY_VALID))
-			return false;
-	return true;
+	return uptr_find(range, first, end, false) == end;
 }
 EXPORT_SYMBOL_GPL(uptr_range_valid);
 
@@ -1299,9 +1380,12 @@ unsigned long uptr_range_count_valid(struct uptr_range *range,
 	/* Fully valid: no scan, so that revalidation stays O(1) for callers. */
 	if (range->nvalid == range->npages)
 		return end - first;
-	for (; first < end; first++)
-		if (range->entries[first] & UPTR_ENTRY_VALID)
-			n++;
+	while (first < end) {
+		first = uptr_find(range, first, end, true);
+		last = uptr_find(range, first, end, false);
+		n += last - first;
+		first = last;
+	}
 	return n;
 }
 EXPORT_SYMBOL_GPL(uptr_range_count_valid);

@@ -65,7 +65,7 @@
 void uptr_fault_release(struct uptr_range *range, unsigned long first,
 			unsigned long count)
 {
-	uptr_entry_t e = range->entries[first];
+	uptr_entry_t e = uptr_entry_at(range, first);
 
 	lockdep_assert_held(&range->domain->lock);
 
@@ -140,14 +140,60 @@ static int uptr_hmm_call(struct uptr_range *range, unsigned long seq,
 	return uptr_hmm_range_fault(&hrange);
 }
 
+/*
+ * The index of the first of @n PFNs, collected by a snapshot from address
+ * @start, that does not show a present page with the access @req asks
+ * for; @n if there is none.  The PFNs of one CPU mapping share its flags,
+ * so a PMD or PUD mapping is stepped over whole.
+ */
+static unsigned long uptr_fault_present(const unsigned long *pfns,
+					unsigned long n, unsigned long start,
+					unsigned long req)
+{
+	unsigned long i = 0, p, vpfn;
+
+	while (i < n) {
+		p = pfns[i];
+		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR) ||
+		    ((req & HMM_PFN_REQ_WRITE) && !(p & HMM_PFN_WRITE)))
+			return i;
+		vpfn = (start >> PAGE_SHIFT) + i;
+		i += ALIGN(vpfn + 1, 1UL << hmm_pfn_to_map_order(p)) - vpfn;
+	}
+	return n;
+}
+
+/*
+ * Fault in [start, end) with request flags @req.  hmm_range_fault() looks
+ * at the request of every 4K page of a span that asks for a fault, also of
+ * a PMD mapping that is present; so a span of more than one page is first
+ * snapshotted, which looks at present mappings as a whole, and only the
+ * part from the first page that is missing (or not writable for a write)
+ * to the end is faulted, all under the one notifier sequence @seq.  The
+ * result is what one faulting call gives.
+ */
+static int uptr_fault_call(struct uptr_range *range, unsigned long seq,
+			   unsigned long start, unsigned long end,
+			   unsigned long *pfns, unsigned long req)
+{
+	unsigned long n = (end - start) >> PAGE_SHIFT, i = 0;
+	int err;
+
+	if (n > 1) {
+		err = uptr_hmm_call(range, seq, start, end, pfns, 0);
+		if (err)
+			return err;
+		i = uptr_fault_present(pfns, n, start, req);
+	}
+	return uptr_hmm_call(range, seq, start + (i << PAGE_SHIFT), end,
+			     pfns + i, req);
+}
+
 /* Lockless: valid entries may only go away under populate_lock. */
 static bool uptr_fault_any_valid(struct uptr_range *range, unsigned long first,
 				 unsigned long n)
 {
-	while (n--)
-		if (READ_ONCE(range->entries[first + n]) & UPTR_ENTRY_VALID)
-			return true;
-	return false;
+	return uptr_find(range, first, first + n, true) < first + n;
 }
 
 /*
@@ -175,7 +221,7 @@ static void uptr_fault_blocks(struct uptr_range *range,
 		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR))
 			continue;
 		if (any_valid &&
-		    (READ_ONCE(range->entries[idx0 + i]) & UPTR_ENTRY_VALID))
+		    (uptr_entry_at(range, idx0 + i) & UPTR_ENTRY_VALID))
 			continue;
 		order = hmm_pfn_to_map_order(p);
 		if (order) {
@@ -243,8 +289,9 @@ int uptr_fault_populate(struct uptr_range *range, struct uptr_batch *batch,
 
 	req = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
 	seq = mmu_interval_read_begin(&range->notifier);
-	err = uptr_hmm_call(range, seq, fault_start, fault_end,
-			    pfns + ((fault_start - start) >> PAGE_SHIFT), req);
+	err = uptr_fault_call(range, seq, fault_start, fault_end,
+			      pfns + ((fault_start - start) >> PAGE_SHIFT),
+			      req);
 	if (!err)
 		err = uptr_hmm_call(range, seq, start, fault_start, pfns, 0);
 	if (!err)
@@ -259,6 +306,7 @@ int uptr_fault_populate(struct uptr_range *range, struct uptr_batch *batch,
 
 	uptr_batch_reset(batch, start, npages);
 	batch->seq = seq;
+	batch->ncommits = READ_ONCE(range->ncommits);
 	/* PFNs and HMM flags only: the pages may be gone already. */
 	batch->map_in_commit = true;
 	uptr_fault_blocks(range, batch, pfns);

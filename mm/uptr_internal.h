@@ -78,6 +78,12 @@ struct uptr_batch {
 	/* Notifier sequence the pages were collected under. */
 	unsigned long seq;
 	/*
+	 * &uptr_range.ncommits before the backend looked at which entries
+	 * are valid: if it is unchanged at the commit, no entry became
+	 * valid since, and the commit need not look for any.
+	 */
+	unsigned long ncommits;
+	/*
 	 * The pages are held by no reference (FAULT): they may be freed
 	 * as soon as they are collected, so nothing but their PFN may be
 	 * used before the sequence check.  uptr_batch_commit() then maps
@@ -91,6 +97,26 @@ static inline unsigned long uptr_index(const struct uptr_range *range,
 {
 	return (addr - range->start) >> PAGE_SHIFT;
 }
+
+/* The entry of the page at index @idx, from its slot or its own. */
+static inline uptr_entry_t uptr_entry_at(const struct uptr_range *range,
+					 unsigned long idx)
+{
+	return __uptr_range_entry(range, range->start + (idx << PAGE_SHIFT));
+}
+
+/* Index one past the block that holds index @idx, of valid entry @e. */
+static inline unsigned long uptr_block_end(const struct uptr_range *range,
+					   unsigned long idx, uptr_entry_t e)
+{
+	unsigned long va = range->start + (idx << PAGE_SHIFT);
+
+	return uptr_index(range, ALIGN(va + 1,
+				       PAGE_SIZE << uptr_entry_order(e)));
+}
+
+unsigned long uptr_find(const struct uptr_range *range, unsigned long i,
+			unsigned long end, bool valid);
 
 static inline void uptr_stat_add(struct uptr_domain *domain,
 				 enum uptr_counter c, long n)

@@ -74,7 +74,7 @@ void uptr_pin_release(struct uptr_range *range, unsigned long first,
 	lockdep_assert_held(&range->domain->lock);
 
 	/* A block has one write permission: that of its first entry. */
-	if (range->entries[first] & UPTR_ENTRY_WRITE)
+	if (uptr_entry_at(range, first) & UPTR_ENTRY_WRITE)
 		folio_mark_dirty(page_folio(page));
 	/* One folio: one reference drop, the folio lock is not taken. */
 	unpin_user_page_range_dirty_lock(page, count, false);
@@ -309,12 +309,11 @@ int uptr_pin_populate(struct uptr_range *range, struct uptr_batch *batch,
 	long pinned;
 	int err;
 
+	batch->ncommits = READ_ONCE(range->ncommits);
 	/* Cache lookup: the span of pages that still need a pin. */
-	while (first < last &&
-	       (READ_ONCE(range->entries[first]) & UPTR_ENTRY_VALID))
-		first++;
+	first = uptr_find(range, first, last, false);
 	while (last > first &&
-	       (READ_ONCE(range->entries[last - 1]) & UPTR_ENTRY_VALID))
+	       (uptr_entry_at(range, last - 1) & UPTR_ENTRY_VALID))
 		last--;
 	if (first == last) {
 		uptr_stat_add(range->domain, UPTR_STAT_CACHE_HITS, 1);
@@ -337,15 +336,13 @@ int uptr_pin_populate(struct uptr_range *range, struct uptr_batch *batch,
 
 		run = batch->npages - i;
 		if (any_valid) {
-			if (READ_ONCE(range->entries[first + i]) &
-			    UPTR_ENTRY_VALID) {
+			if (uptr_entry_at(range, first + i) & UPTR_ENTRY_VALID) {
 				run = 1;
 				continue;
 			}
-			for (run = 1; i + run < batch->npages; run++)
-				if (READ_ONCE(range->entries[first + i + run]) &
-				    UPTR_ENTRY_VALID)
-					break;
+			run = uptr_find(range, first + i + 1,
+					first + batch->npages, true) -
+			      (first + i);
 		}
 
 		ro = !write;

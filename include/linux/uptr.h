@@ -23,8 +23,11 @@
  *	decided by the interval notifier sequence.  Populates on demand, in
  *	windows around a device fault, or by explicit prefetch.
  *
- * Both backends publish the same per-page &uptr_entry_t table and follow
- * the same contract, so a driver switches with one flag.
+ * Both backends publish the same &uptr_entry_t for each page, read with
+ * uptr_range_entry(), and follow the same contract, so a driver switches
+ * with one flag.  Entries are stored per block, not per page, where a
+ * block covers whole PMD-sized slots of the address space (a THP or
+ * hugetlb folio mapped by a PMD): see &uptr_range.huge.
  *
  * The contract (both backends)::
  *
@@ -56,6 +59,7 @@
 #include <linux/lockdep.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/pgtable.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
 
@@ -131,6 +135,15 @@ typedef u64 uptr_entry_t;
 #define UPTR_ENTRY_DEVICE_PRIVATE	BIT_ULL(2)
 #define UPTR_ENTRY_ORDER_MASK		GENMASK_ULL(8, 3)
 #define UPTR_ENTRY_ADDR_MASK		(~(u64)(PAGE_SIZE - 1))
+
+/*
+ * A block of at least this order covers whole PMD-sized, naturally aligned
+ * slots of the address space; its entries are stored once per slot
+ * (&uptr_range.huge) instead of once per page.
+ */
+#define UPTR_HUGE_SHIFT			PMD_SHIFT
+#define UPTR_HUGE_SIZE			(1UL << UPTR_HUGE_SHIFT)
+#define UPTR_HUGE_ORDER			(UPTR_HUGE_SHIFT - PAGE_SHIFT)
 
 /**
  * uptr_entry_addr() - DMA (or device-private physical) address of an entry
@@ -314,8 +327,24 @@ struct uptr_range {
 	 * ULONG_MAX when it had CAP_IPC_LOCK.  PIN backend only.
 	 */
 	unsigned long memlock_limit;
-	/** @entries: per-page entries.  Protected by the domain lock. */
+	/**
+	 * @entries: per-page entries of the pages that no @huge slot
+	 * covers (zero for the others).  Domain lock; written by commits,
+	 * which populate_lock serialises, and cleared by the notifier.
+	 * Private to uptr: drivers read entries with uptr_range_entry().
+	 */
 	uptr_entry_t *entries;
+	/**
+	 * @huge: one entry per %UPTR_HUGE_SIZE slot of the address space
+	 * that [@start, @end) overlaps (the first slot is that of @start).
+	 * Valid when a block of order %UPTR_HUGE_ORDER or more covers the
+	 * whole slot: it is then the entry of the slot's first page, with
+	 * the block's order, and the slot's per-page @entries are zero.  So
+	 * a populate of a PMD-mapped THP or of hugetlb writes one entry per
+	 * 2 MiB, and an invalidation clears one.  Locking as @entries;
+	 * private to uptr.
+	 */
+	uptr_entry_t *huge;
 	/**
 	 * @pages: the page of the first entry of each valid block (the
 	 * other slots are NULL): pinned with the rest of its block (PIN), or
@@ -331,6 +360,12 @@ struct uptr_range {
 	unsigned long nvalid;
 	/** @nwrite: valid entries with %UPTR_ENTRY_WRITE.  As @nvalid. */
 	unsigned long nwrite;
+	/**
+	 * @ncommits: commits that installed entries.  Written under the
+	 * domain lock, read under populate_lock: tells a commit whether
+	 * entries were installed since its batch was collected.
+	 */
+	unsigned long ncommits;
 	/** @populate_lock: serialises populates of this range. */
 	struct mutex populate_lock;
 	/**
@@ -392,10 +427,37 @@ static inline void uptr_domain_unlock(struct uptr_domain *domain)
 	mutex_unlock(&domain->lock);
 }
 
+/* Index in &uptr_range.huge of the slot of @addr (inside the range). */
+static inline unsigned long uptr_huge_index(const struct uptr_range *range,
+					    unsigned long addr)
+{
+	return (addr >> UPTR_HUGE_SHIFT) - (range->start >> UPTR_HUGE_SHIFT);
+}
+
+/*
+ * The entry of the page at @addr, from its slot or from the page table;
+ * READ_ONCE because uptr itself also reads entries under populate_lock
+ * without the domain lock, where they can only go away.
+ */
+static inline uptr_entry_t __uptr_range_entry(const struct uptr_range *range,
+					      unsigned long addr)
+{
+	uptr_entry_t e = READ_ONCE(range->huge[uptr_huge_index(range, addr)]);
+
+	if (e & UPTR_ENTRY_VALID)
+		return e + (addr & (UPTR_HUGE_SIZE - 1) & PAGE_MASK);
+	return READ_ONCE(range->entries[(addr - range->start) >> PAGE_SHIFT]);
+}
+
 /**
  * uptr_range_entry() - read the entry of one page
  * @range: the range
  * @addr: a user address inside the range
+ *
+ * The entry of a page inside a block has the block's order and the
+ * address of that page: e.g. for a page 5 pages into a 2 MiB block,
+ * uptr_entry_addr() of the block's first entry plus 5 * PAGE_SIZE.  O(1),
+ * whether the block's entries are stored per page or per slot.
  *
  * Context: Domain lock held; the entry is only meaningful until it is
  * dropped.
@@ -405,7 +467,7 @@ static inline uptr_entry_t uptr_range_entry(struct uptr_range *range,
 					    unsigned long addr)
 {
 	lockdep_assert_held(&range->domain->lock);
-	return range->entries[(addr - range->start) >> PAGE_SHIFT];
+	return __uptr_range_entry(range, addr);
 }
 
 #endif /* _LINUX_UPTR_H_ */

@@ -1874,6 +1874,30 @@ broken:
 	return -1;
 }
 
+/*
+ * How the entries of the %UPTR_HUGE_SIZE slot of @addr are stored: the
+ * slot's own entry (&uptr_range.huge), or 0 when it is not valid, and in
+ * *@npage the number of non-zero per-page entries of the slot's pages that
+ * lie in the range.
+ */
+static uptr_entry_t uptr_kunit_slot(struct uptr_kunit_priv *priv,
+				    unsigned long addr, unsigned long *npage)
+{
+	struct uptr_range *range = &priv->range;
+	unsigned long a = ALIGN_DOWN(addr, UPTR_HUGE_SIZE);
+	unsigned long end = min(a + UPTR_HUGE_SIZE, range->end);
+	uptr_entry_t h;
+
+	uptr_domain_lock(range->domain);
+	h = range->huge[uptr_huge_index(range, addr)];
+	*npage = 0;
+	for (a = max(a, range->start); a < end; a += PAGE_SIZE)
+		if (range->entries[(a - range->start) >> PAGE_SHIFT])
+			(*npage)++;
+	uptr_domain_unlock(range->domain);
+	return h;
+}
+
 /* The largest aligned block around @i inside [lo, hi), at most @max. */
 static unsigned int uptr_kunit_ref_order(unsigned long i, unsigned long lo,
 					 unsigned long hi, unsigned int max)
@@ -1927,7 +1951,8 @@ static void uptr_kunit_i12_thp_orders(struct kunit *test)
 	struct uptr_kunit_priv *priv = test->priv;
 	struct uptr_range *range = &priv->range;
 	const unsigned long np = UPTR_KUNIT_THP_PAGES, lo = 3, hi = np - 2;
-	unsigned long thp, i, bad = 0, nref = 0;
+	unsigned long thp, i, bad = 0, nref = 0, npage;
+	uptr_entry_t h;
 	int *orders;
 	long nblocks;
 
@@ -1935,6 +1960,11 @@ static void uptr_kunit_i12_thp_orders(struct kunit *test)
 	thp = uptr_kunit_thp_populated(test, &orders);
 	nblocks = uptr_kunit_blocks(priv, orders);
 	KUNIT_EXPECT_EQ(test, nblocks, 1);
+	/* Stored once, in the slot: no per-page entry written. */
+	h = uptr_kunit_slot(priv, thp, &npage);
+	KUNIT_EXPECT_TRUE(test, h & UPTR_ENTRY_VALID);
+	KUNIT_EXPECT_EQ(test, uptr_entry_order(h), HPAGE_PMD_ORDER);
+	KUNIT_EXPECT_EQ(test, npage, 0);
 	for (i = 0; i < np; i++)
 		if (orders[i] != HPAGE_PMD_ORDER)
 			bad++;
@@ -1971,6 +2001,10 @@ static void uptr_kunit_i12_thp_orders(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, bad, 0);
 	KUNIT_EXPECT_EQ(test, nblocks, nref);
+	/* No block covers the slot: every entry is stored per page. */
+	h = uptr_kunit_slot(priv, range->start, &npage);
+	KUNIT_EXPECT_FALSE(test, h & UPTR_ENTRY_VALID);
+	KUNIT_EXPECT_EQ(test, npage, hi - lo);
 	/* Page 3 alone, 4-7, 8-15, ... 256-383, ... 504-507, 508-509. */
 	KUNIT_EXPECT_EQ(test, orders[0], 0);
 	KUNIT_EXPECT_EQ(test, orders[1], 2);
@@ -1996,14 +2030,18 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 	struct uptr_kunit_priv *priv = test->priv;
 	struct uptr_range *range = &priv->range;
 	const unsigned long np = UPTR_KUNIT_THP_PAGES, hole = 100;
-	unsigned long thp, i, bad = 0;
+	unsigned long thp, i, bad = 0, npage;
 	unsigned int order;
+	uptr_entry_t h;
 	int *orders;
 	long nblocks;
 	bool pmd;
 
 	thp = uptr_kunit_thp_populated(test, &orders);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_blocks(priv, orders), 1);
+	h = uptr_kunit_slot(priv, thp, &npage);
+	KUNIT_EXPECT_TRUE(test, h & UPTR_ENTRY_VALID);
+	KUNIT_EXPECT_EQ(test, npage, 0);
 
 	/* Splits the PMD, then unmaps one page. */
 	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm,
@@ -2013,6 +2051,10 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_blocks(priv, orders), 0);
+	/* The slot's one entry is what the invalidation cleared. */
+	h = uptr_kunit_slot(priv, thp, &npage);
+	KUNIT_EXPECT_EQ(test, h, 0);
+	KUNIT_EXPECT_EQ(test, npage, 0);
 
 	/* Again, with the hole faulted in as a new page. */
 	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, thp, SZ_2M,
@@ -2034,6 +2076,10 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 	nblocks = uptr_kunit_blocks(priv, orders);
 	KUNIT_EXPECT_GT(test, nblocks, 1);
 	KUNIT_EXPECT_EQ(test, orders[hole], 0);
+	/* Smaller blocks after the split: stored per page. */
+	h = uptr_kunit_slot(priv, thp, &npage);
+	KUNIT_EXPECT_EQ(test, h, 0);
+	KUNIT_EXPECT_EQ(test, npage, np);
 	if (priv->backend == UPTR_BACKEND_PIN) {
 		/* The folio's pages, in blocks that avoid the hole. */
 		for (i = 0; i < np; i++)

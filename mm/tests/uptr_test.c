@@ -40,6 +40,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/uptr.h>
 #include <linux/uptr_test.h>
@@ -280,6 +281,7 @@ static int uptr_test_populate(struct uptr_test_range *trange,
 			      struct uptr_test_cmd *cmd)
 {
 	struct uptr_range *range = &trange->range;
+	u64 t0 = ktime_get_ns();
 	int err;
 
 	if (cmd->flags & ~(u64)(UPTR_TEST_POPULATE_WRITE |
@@ -303,6 +305,7 @@ static int uptr_test_populate(struct uptr_test_range *trange,
 			return err;
 	}
 	/* Domain lock held: the core accepted the sub-range. */
+	cmd->ns = ktime_get_ns() - t0;
 	cmd->npages = uptr_range_count_valid(range, cmd->addr, cmd->size);
 	cmd->gen = range->gen;
 	uptr_domain_unlock(range->domain);
@@ -510,6 +513,7 @@ static long uptr_test_range_ioctl(struct uptr_test_file *tfile,
 		return -ENOENT;
 	cmd.npages = 0;
 	cmd.gen = 0;
+	cmd.ns = 0;
 
 	switch (op) {
 	case UPTR_TEST_DESTROY:

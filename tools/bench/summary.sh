@@ -41,8 +41,11 @@ END {
 	print "Registration: populate cost per 4K page (per subpage for thp and"
 	print "hugetlb), pages present, median of 10."
 	print ""
-	print "| backing | size | gup_test PIN_FAST+LONGTERM | uptr PIN | uptr FAULT | test_hmm READ | PIN/gup | FAULT/gup | test_hmm/FAULT |"
-	print "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	print "The kernel-clock columns (fair, beside the targets' wall-time ones):"
+	print "uptr_test times the populate with ktime, as gup_test times its pin."
+	print ""
+	print "| backing | size | gup_test PIN_FAST+LONGTERM | uptr PIN | uptr FAULT | test_hmm READ | PIN/gup | FAULT/gup | test_hmm/FAULT | PIN/gup kernel clock | FAULT/gup kernel clock |"
+	print "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	split("4k thp hugetlb", bks, " ")
 	split("1048576 16777216 268435456", szs, " ")
 	for (i = 1; i <= 3; i++) for (j = 1; j <= 3; j++) {
@@ -51,10 +54,13 @@ END {
 		p = get("register", "uptr populate", "PIN", bk, sz, "per page")
 		f = get("register", "uptr populate", "FAULT", bk, sz, "per page")
 		h = get("register", "test_hmm READ (present)", "hmm", bk, sz, "per page")
+		pk = get("register", "uptr populate (kernel clock)", "PIN", bk, sz, "per page")
+		fk = get("register", "uptr populate (kernel clock)", "FAULT", bk, sz, "per page")
 		if (g == "" && p == "")
 			continue
-		printf "| %s | %dM | %s | %s | %s | %s | %s | %s | %s |\n", bk, sz / M,
-			t(g), t(p), t(f), t(h), ratio(p, g), ratio(f, g), ratio(h, f)
+		printf "| %s | %dM | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", bk, sz / M,
+			t(g), t(p), t(f), t(h), ratio(p, g), ratio(f, g), ratio(h, f),
+			ratio(pk, g), ratio(fk, g)
 	}
 	print ""
 	print "Revalidation of a valid range (4k), per call: the 1st one after the"

@@ -77,6 +77,10 @@ struct uptr_test_create {
  *	the sub-range; UPTR_TEST_FAULT: valid entries in the whole range;
  *	UPTR_TEST_READ, UPTR_TEST_WRITE: pages copied
  * @gen: (out) the range's invalidation generation (&uptr_range.gen)
+ * @ns: (out) UPTR_TEST_POPULATE: nanoseconds spent in the kernel's
+ *	populate, by the kernel's clock (ktime_get_ns() around the
+ *	populate and its validity check under the domain lock), to be set
+ *	beside gup_test's own in-kernel clock; 0 for the other ioctls
  */
 struct uptr_test_cmd {
 	__u64	handle;
@@ -86,6 +90,7 @@ struct uptr_test_cmd {
 	__u64	ptr;
 	__u64	npages;
 	__u64	gen;
+	__u64	ns;
 };
 
 /*
