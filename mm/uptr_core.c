@@ -254,12 +254,12 @@ static unsigned long uptr_slot_end(const struct uptr_range *range,
 		   range->npages);
 }
 
-static bool uptr_slot_valid(const struct uptr_range *range, unsigned long i)
+/* The &uptr_range.huge value of the slot of index @i. */
+static uptr_entry_t *uptr_slot(const struct uptr_range *range,
+			       unsigned long i)
 {
-	unsigned long va = range->start + (i << PAGE_SHIFT);
-
-	return READ_ONCE(range->huge[uptr_huge_index(range, va)]) &
-	       UPTR_ENTRY_VALID;
+	return &range->huge[uptr_huge_index(range,
+					    range->start + (i << PAGE_SHIFT))];
 }
 
 /**
@@ -278,13 +278,25 @@ static bool uptr_slot_valid(const struct uptr_range *range, unsigned long i)
 unsigned long uptr_find(const struct uptr_range *range, unsigned long i,
 			unsigned long end, bool valid)
 {
-	unsigned long next;
+	unsigned long next, slot_end, cap;
+	uptr_entry_t v;
 
 	while (i < end) {
-		next = min(uptr_slot_end(range, i), end);
-		if (uptr_slot_valid(range, i)) {
+		slot_end = uptr_slot_end(range, i);
+		next = min(slot_end, end);
+		v = READ_ONCE(*uptr_slot(range, i));
+		if (v & UPTR_ENTRY_VALID) {
 			if (valid)
 				return i;
+			i = next;
+			continue;
+		}
+		/* Pages of the slot inside the range, and how many valid. */
+		cap = slot_end - uptr_index(range,
+				max(range->start,
+				    ALIGN_DOWN(range->start + (i << PAGE_SHIFT),
+					       UPTR_HUGE_SIZE)));
+		if (v >> 1 == (valid ? 0 : cap)) {
 			i = next;
 			continue;
 		}
@@ -308,15 +320,17 @@ static bool uptr_any_valid(struct uptr_range *range, unsigned long first,
 static void uptr_entries_clear(struct uptr_range *range, unsigned long i,
 			       unsigned int order)
 {
-	unsigned long k, slot;
+	uptr_entry_t *slot = uptr_slot(range, i);
+	unsigned long k;
 
 	if (order < UPTR_HUGE_ORDER) {
 		memset(&range->entries[i], 0, sizeof(*range->entries) << order);
+		/* Inside one slot: one less count of valid pages. */
+		WRITE_ONCE(*slot, *slot - (2UL << order));
 		return;
 	}
-	slot = uptr_huge_index(range, range->start + (i << PAGE_SHIFT));
 	for (k = 0; k < 1UL << (order - UPTR_HUGE_ORDER); k++)
-		WRITE_ONCE(range->huge[slot + k], 0);
+		WRITE_ONCE(slot[k], 0);
 }
 
 /*
@@ -850,6 +864,9 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 			entries = &range->entries[idx];
 			for (j = 0; j < n; j++)
 				entries[j] = e + (j << PAGE_SHIFT);
+			/* Count them in their slot (&uptr_range.huge). */
+			entries = uptr_slot(range, idx);
+			WRITE_ONCE(*entries, *entries + (2UL << b->order));
 		}
 		if (range->pages)
 			range->pages[idx] = b->page;

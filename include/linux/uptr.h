@@ -341,8 +341,11 @@ struct uptr_range {
 	 * whole slot: it is then the entry of the slot's first page, with
 	 * the block's order, and the slot's per-page @entries are zero.  So
 	 * a populate of a PMD-mapped THP or of hugetlb writes one entry per
-	 * 2 MiB, and an invalidation clears one.  Locking as @entries;
-	 * private to uptr.
+	 * 2 MiB, and an invalidation clears one.  Otherwise (bit 0 clear)
+	 * bits 63..1 count the valid per-page @entries of the slot, so that
+	 * a search for valid or invalid entries skips an empty or a full
+	 * slot without reading its pages.  Locking as @entries; private to
+	 * uptr.
 	 */
 	uptr_entry_t *huge;
 	/**

@@ -2001,10 +2001,14 @@ static void uptr_kunit_i12_thp_orders(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, bad, 0);
 	KUNIT_EXPECT_EQ(test, nblocks, nref);
-	/* No block covers the slot: every entry is stored per page. */
+	/*
+	 * No block covers the slot: every entry is stored per page, and the
+	 * slot counts them (bits 63..1).
+	 */
 	h = uptr_kunit_slot(priv, range->start, &npage);
 	KUNIT_EXPECT_FALSE(test, h & UPTR_ENTRY_VALID);
 	KUNIT_EXPECT_EQ(test, npage, hi - lo);
+	KUNIT_EXPECT_EQ(test, h >> 1, hi - lo);
 	/* Page 3 alone, 4-7, 8-15, ... 256-383, ... 504-507, 508-509. */
 	KUNIT_EXPECT_EQ(test, orders[0], 0);
 	KUNIT_EXPECT_EQ(test, orders[1], 2);
@@ -2076,10 +2080,11 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 	nblocks = uptr_kunit_blocks(priv, orders);
 	KUNIT_EXPECT_GT(test, nblocks, 1);
 	KUNIT_EXPECT_EQ(test, orders[hole], 0);
-	/* Smaller blocks after the split: stored per page. */
+	/* Smaller blocks after the split: stored per page, counted. */
 	h = uptr_kunit_slot(priv, thp, &npage);
-	KUNIT_EXPECT_EQ(test, h, 0);
+	KUNIT_EXPECT_FALSE(test, h & UPTR_ENTRY_VALID);
 	KUNIT_EXPECT_EQ(test, npage, np);
+	KUNIT_EXPECT_EQ(test, h >> 1, np);
 	if (priv->backend == UPTR_BACKEND_PIN) {
 		/* The folio's pages, in blocks that avoid the hole. */
 		for (i = 0; i < np; i++)
@@ -2103,6 +2108,15 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 	uptr_kunit_device_write_at(test, thp + hole * PAGE_SIZE, 0x5b117000);
 	uptr_kunit_device_write_at(test, thp + (hole + 1) * PAGE_SIZE,
 				   0x5b117100);
+
+	/* Dropping the hole's one-page block: its slot counts one less. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm,
+					       thp + hole * PAGE_SIZE,
+					       PAGE_SIZE));
+	h = uptr_kunit_slot(priv, thp, &npage);
+	KUNIT_EXPECT_EQ(test, npage, np - 1);
+	KUNIT_EXPECT_EQ(test, h >> 1, np - 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np - 1);
 }
 
 /*
