@@ -220,9 +220,16 @@ static void uptr_fault_blocks(struct uptr_range *range,
 		n = 1;
 		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR))
 			continue;
-		if (any_valid &&
-		    (uptr_entry_at(range, idx0 + i) & UPTR_ENTRY_VALID))
-			continue;
+		if (any_valid) {
+			uptr_entry_t e = uptr_entry_at(range, idx0 + i);
+
+			if (e & UPTR_ENTRY_VALID) {
+				/* Over the rest of the valid block. */
+				n = min(uptr_block_end(range, idx0 + i, e) - idx0,
+					batch->npages) - i;
+				continue;
+			}
+		}
 		order = hmm_pfn_to_map_order(p);
 		if (order) {
 			vpfn = (batch->start >> PAGE_SHIFT) + i;

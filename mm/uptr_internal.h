@@ -115,6 +115,16 @@ static inline unsigned long uptr_block_end(const struct uptr_range *range,
 				       PAGE_SIZE << uptr_entry_order(e)));
 }
 
+/* Index of the first page of the block that holds index @idx. */
+static inline unsigned long uptr_block_start(const struct uptr_range *range,
+					     unsigned long idx, uptr_entry_t e)
+{
+	unsigned long va = range->start + (idx << PAGE_SHIFT);
+
+	return uptr_index(range, ALIGN_DOWN(va,
+					    PAGE_SIZE << uptr_entry_order(e)));
+}
+
 unsigned long uptr_find(const struct uptr_range *range, unsigned long i,
 			unsigned long end, bool valid);
 

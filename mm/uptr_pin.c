@@ -312,9 +312,14 @@ int uptr_pin_populate(struct uptr_range *range, struct uptr_batch *batch,
 	batch->ncommits = READ_ONCE(range->ncommits);
 	/* Cache lookup: the span of pages that still need a pin. */
 	first = uptr_find(range, first, last, false);
-	while (last > first &&
-	       (uptr_entry_at(range, last - 1) & UPTR_ENTRY_VALID))
-		last--;
+	while (last > first) {
+		uptr_entry_t e = uptr_entry_at(range, last - 1);
+
+		if (!(e & UPTR_ENTRY_VALID))
+			break;
+		/* Back over the whole valid block. */
+		last = max(first, uptr_block_start(range, last - 1, e));
+	}
 	if (first == last) {
 		uptr_stat_add(range->domain, UPTR_STAT_CACHE_HITS, 1);
 		return 0;

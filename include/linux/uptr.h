@@ -90,10 +90,14 @@ enum uptr_backend {
 
 /*
  * Populates collect, map and commit at most this many bytes at a time
- * (naturally aligned chunks), so that what one call allocates is bounded.
- * At least the FAULT window of a domain.
+ * (naturally aligned chunks), so that what one call allocates is bounded:
+ * 4096 pages, at most 128 KiB of scratch arrays.  At least the FAULT window
+ * of a domain.  16 MiB, not 2 MiB: each chunk pays one GUP or
+ * hmm_range_fault() call, one DMA-map pass and one commit, which under
+ * TCG cost as much per 2 MiB chunk as GUP itself costs per subpage of a
+ * THP (issue 12).
  */
-#define UPTR_POPULATE_CHUNK		SZ_2M
+#define UPTR_POPULATE_CHUNK		SZ_16M
 
 /* Range flags for uptr_range_init(). */
 #define UPTR_RANGE_READ_ONLY		BIT(0)	/* device never writes */

@@ -284,6 +284,7 @@ static int uptr_test_populate(struct uptr_test_range *trange,
 	u64 t0 = ktime_get_ns();
 	int err;
 
+	BUILD_BUG_ON(UPTR_TEST_POPULATE_CHUNK != UPTR_POPULATE_CHUNK);
 	if (cmd->flags & ~(u64)(UPTR_TEST_POPULATE_WRITE |
 				UPTR_TEST_POPULATE_SNAPSHOT |
 				UPTR_TEST_POPULATE_LOCK))

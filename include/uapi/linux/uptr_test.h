@@ -94,6 +94,12 @@ struct uptr_test_cmd {
 };
 
 /*
+ * The core's populate chunk (UPTR_POPULATE_CHUNK of include/linux/uptr.h),
+ * for tests of what a failing chunk leaves behind.
+ */
+#define UPTR_TEST_POPULATE_CHUNK	(16ULL << 20)
+
+/*
  * One entry as reported by UPTR_TEST_ENTRIES.  The DMA address is not
  * exposed; instead bits 16..31 hold the NUMA node of the page plus one
  * (0: not valid or unknown).
