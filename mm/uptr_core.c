@@ -324,7 +324,9 @@ static void uptr_entries_clear(struct uptr_range *range, unsigned long i,
 	unsigned long k;
 
 	if (order < UPTR_HUGE_ORDER) {
-		memset(&range->entries[i], 0, sizeof(*range->entries) << order);
+		/* Marked: populates read entries without the domain lock. */
+		for (k = 0; k < 1UL << order; k++)
+			WRITE_ONCE(range->entries[i + k], 0);
 		/* Inside one slot: one less count of valid pages. */
 		WRITE_ONCE(*slot, *slot - (2UL << order));
 		return;
@@ -511,7 +513,8 @@ static const struct mmu_interval_notifier_ops uptr_mni_ops = {
  * and is refused, before anything is allocated for it.
  *
  * The range's tables (8 bytes per page; 16 for PIN and for a writable
- * FAULT range, which keeps its pages to dirty them) are allocated here and
+ * FAULT range, which keeps its pages to dirty them; and 8 bytes per 2 MiB
+ * slot, &uptr_range.huge) are allocated here and
  * charged to the caller's memory cgroup; @length is at most
  * %UPTR_RANGE_MAX_SIZE.
  *
@@ -655,37 +658,40 @@ EXPORT_SYMBOL_GPL(uptr_range_fini);
 /*
  * The scratch arrays of one populate call of @npages pages, sized for at
  * most one chunk: bounded, but sized by the user, so charged to the
- * caller's memory cgroup.  The blocks and PFNs are not zeroed: blocks are
- * written before they are read, and hmm_range_fault() writes every PFN of
- * the span it walked successfully.
+ * caller's memory cgroup.  One allocation holds them all (blocks, then
+ * the HMM PFNs or the GUP pages, then PIN's bitmap): a populate of a chunk
+ * of huge pages does little else, and each allocation and free of a
+ * large buffer costs as much as a 2 MiB block's GUP under TCG.  The blocks
+ * and PFNs are not zeroed: blocks are written before they are read, and
+ * hmm_range_fault() writes every PFN of the span it walked successfully;
+ * uptr_batch_reset() clears the bitmap of each chunk.
  */
 int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
 		     unsigned long npages)
 {
 	unsigned long n = min(npages, UPTR_CHUNK_PAGES);
-	const gfp_t gfp = GFP_KERNEL_ACCOUNT;
+	bool pin = range->backend == UPTR_BACKEND_PIN;
+	size_t nb = n * sizeof(*batch->blocks);
+	size_t np = n * sizeof(*batch->pfns);
+	size_t nm = pin ? BITS_TO_LONGS(n) * sizeof(long) : 0;
+	void *buf;
 
+	BUILD_BUG_ON(sizeof(*batch->pfns) != sizeof(*batch->pages));
+	BUILD_BUG_ON(sizeof(struct uptr_block) % sizeof(long));
 	memset(batch, 0, sizeof(*batch));
+	buf = kvmalloc(nb + np + nm, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
 	batch->max_pages = n;
 	batch->max_order = range->domain->max_order;
-	batch->blocks = kvmalloc_array(n, sizeof(*batch->blocks), gfp);
-	if (!batch->blocks)
-		goto err_free;
-	if (range->backend == UPTR_BACKEND_FAULT) {
-		batch->pfns = kvmalloc_array(n, sizeof(*batch->pfns), gfp);
-		if (!batch->pfns)
-			goto err_free;
+	batch->blocks = buf;
+	if (pin) {
+		batch->pages = buf + nb;
+		batch->pinned = buf + nb + np;
 	} else {
-		batch->pages = kvmalloc_array(n, sizeof(*batch->pages), gfp);
-		batch->pinned = bitmap_zalloc(n, gfp);
-		if (!batch->pages || !batch->pinned)
-			goto err_free;
+		batch->pfns = buf + nb;
 	}
 	return 0;
-
-err_free:
-	uptr_batch_free(batch);
-	return -ENOMEM;
 }
 ALLOW_ERROR_INJECTION(uptr_batch_alloc, ERRNO);
 
@@ -706,16 +712,16 @@ void uptr_batch_reset(struct uptr_batch *batch, unsigned long start,
 
 void uptr_batch_free(struct uptr_batch *batch)
 {
-	bitmap_free(batch->pinned);
-	kvfree(batch->pages);
-	kvfree(batch->pfns);
+	/* The one allocation of uptr_batch_alloc(). */
 	kvfree(batch->blocks);
 }
 
 /**
- * uptr_batch_map() - DMA-map the blocks of a batch
+ * uptr_batch_map() - DMA-map blocks of a batch
  * @range: the range
  * @batch: blocks collected by a backend
+ * @from: first block to map
+ * @to: one past the last block to map
  *
  * One DMA mapping per block, of its 2^order pages (device-private pages
  * are not mapped: their address is the physical one, with
@@ -727,14 +733,15 @@ void uptr_batch_free(struct uptr_batch *batch)
  * lock (nothing here sleeps or allocates but GFP_ATOMIC in the DMA layer).
  * Return: 0 or -ENOMEM when a DMA mapping fails (nothing stays mapped).
  */
-int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch)
+int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch,
+		   unsigned long from, unsigned long to)
 {
 	struct device *dev = range->domain->dev;
-	struct uptr_block *b, *end = batch->blocks + batch->nblocks;
+	struct uptr_block *b, *end = batch->blocks + to;
 	long mapped = 0;
 	dma_addr_t addr;
 
-	for (b = batch->blocks; b < end; b++) {
+	for (b = batch->blocks + from; b < end; b++) {
 		if (range->backend == UPTR_BACKEND_FAULT &&
 		    is_device_private_page(b->page)) {
 			b->addr = PFN_PHYS(page_to_pfn(b->page));
@@ -784,86 +791,49 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 	uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, -unmapped);
 }
 
-/**
- * uptr_batch_commit() - install a batch if it is still current
- * @range: the range
- * @batch: the batch, mapped by uptr_batch_map(), or with
- *	@batch->map_in_commit set, only collected
- *
- * Takes the domain lock and installs the batch's blocks unless an
- * invalidation ran since @batch->seq was read: each block's entries are
- * written from its one address, and the page of its first entry is kept
- * (but for a read-only FAULT range, see &uptr_range.pages).  A batch of pages
- * held by no reference (@batch->map_in_commit) is DMA-mapped here, under
- * the lock and after that check, when the pages are known to be still
- * mapped by the CPU.
- *
- * Only a commit makes entries valid and commits of a range are serialised
- * by its populate_lock, so no block of the batch can be valid in the range
- * already: backends collect only where entries are not valid.  Should one
- * be, it is not overwritten: like any block not installed, it is released
- * here.
- *
- * Context: Process context, range populate_lock held, domain lock not held.
- * Return: 0: the range owns the installed blocks (PIN: their pins) and DMA
- * mappings, and the other blocks were unmapped (PIN: the caller releases
- * the pins not installed, see &uptr_batch.ninstalled).  -EAGAIN when the batch raced with an
- * invalidation, or -ENOMEM when a DMA mapping made here failed: the caller
- * still owns, and must release, what it collected and mapped.
+/*
+ * Install blocks [@from, @to) of a batch whose sequence was checked under
+ * the domain lock, which is held.  Return the number installed.
  */
-int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
+static unsigned long uptr_batch_install(struct uptr_range *range,
+					struct uptr_batch *batch,
+					unsigned long from, unsigned long to)
 {
-	struct uptr_domain *domain = range->domain;
-	struct uptr_block *b, *end = batch->blocks + batch->nblocks;
+	struct uptr_block *b, *end = batch->blocks + to;
 	unsigned long j, n, idx, added = 0, wadded = 0, installed = 0;
 	uptr_entry_t e, *entries;
 	bool check;
-	int err;
 
-	lockdep_assert_held(&range->populate_lock);
+	lockdep_assert_held(&range->domain->lock);
 
-	if (range->ops->before_commit)
-		range->ops->before_commit(range);
-
-	mutex_lock(&domain->lock);
-	if (mmu_interval_read_retry(&range->notifier, batch->seq)) {
-		mutex_unlock(&domain->lock);
-		return -EAGAIN;
-	}
-	if (batch->map_in_commit) {
-		/* Current pages, mapped by the CPU until we unlock. */
-		err = uptr_batch_map(range, batch);
-		if (err) {
-			mutex_unlock(&domain->lock);
-			return err;
-		}
-	}
 	/*
 	 * Backends collect only pages without a valid entry, and under
 	 * populate_lock entries only go away until this commit.  Only a
 	 * commit nested in the collection (a test's before_commit hook) can
 	 * have installed some meanwhile: then each block is looked at.
+	 * CONFIG_DEBUG_VM checks the others.
 	 */
 	check = range->nvalid && range->ncommits != batch->ncommits;
-	for (b = batch->blocks; b < end; b++) {
+	for (b = batch->blocks + from; b < end; b++) {
 		n = 1UL << b->order;
 		idx = uptr_index(range, batch->start) + b->idx;
 		if (check && uptr_any_valid(range, idx, idx + n))
 			continue;
+		VM_WARN_ON_ONCE(IS_ENABLED(CONFIG_DEBUG_VM) && !check &&
+				uptr_any_valid(range, idx, idx + n));
 		e = b->addr | UPTR_ENTRY_VALID |
 		    (b->flags & (UPTR_ENTRY_WRITE | UPTR_ENTRY_DEVICE_PRIVATE)) |
 		    FIELD_PREP(UPTR_ENTRY_ORDER_MASK, b->order);
 		if (b->order >= UPTR_HUGE_ORDER) {
 			/* One entry per slot, see &uptr_range.huge. */
-			entries = &range->huge[uptr_huge_index(range,
-					range->start + (idx << PAGE_SHIFT))];
+			entries = uptr_slot(range, idx);
 			for (j = 0; j < n >> UPTR_HUGE_ORDER; j++)
 				WRITE_ONCE(entries[j],
 					   e + (j << UPTR_HUGE_SHIFT));
 		} else {
 			entries = &range->entries[idx];
 			for (j = 0; j < n; j++)
-				entries[j] = e + (j << PAGE_SHIFT);
+				WRITE_ONCE(entries[j], e + (j << PAGE_SHIFT));
 			/* Count them in their slot (&uptr_range.huge). */
 			entries = uptr_slot(range, idx);
 			WRITE_ONCE(*entries, *entries + (2UL << b->order));
@@ -880,22 +850,95 @@ int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 	WRITE_ONCE(range->nwrite, range->nwrite + wadded);
 	if (installed)
 		WRITE_ONCE(range->ncommits, range->ncommits + 1);
-	/*
-	 * What was not installed must not stay mapped.  A FAULT batch holds
-	 * no page reference: once the domain lock is dropped an invalidation
-	 * may free its pages, so its leftovers are unmapped before that.
-	 */
+	uptr_stat_add(range->domain, UPTR_STAT_MAPPED, added);
+	uptr_stat_add(range->domain, UPTR_STAT_PAGES_POPULATED, added);
+	return installed;
+}
+
+/**
+ * uptr_batch_commit() - install a batch if it is still current
+ * @range: the range
+ * @batch: the batch, mapped by uptr_batch_map(), or with
+ *	@batch->map_in_commit set, only collected
+ *
+ * Takes the domain lock and installs the batch's blocks unless an
+ * invalidation ran since @batch->seq was read: each block's entries are
+ * written from its one address, and the page of its first entry is kept
+ * (but for a read-only FAULT range, see &uptr_range.pages).  A batch of pages
+ * held by no reference (@batch->map_in_commit) is DMA-mapped here, under
+ * the lock and after that check, when the pages are known to be still
+ * mapped by the CPU.
+ *
+ * The domain lock is the notifier lock of every range of the domain, so
+ * it is held for at most %UPTR_COMMIT_BLOCKS blocks at a time: a chunk of
+ * 4K pages is installed in several holds, each after its own sequence
+ * check.  Blocks installed by an earlier hold stay valid (an invalidation
+ * that ran in between dropped what it covered, and bumped the sequence, so
+ * the next hold fails).
+ *
+ * Only a commit makes entries valid and commits of a range are serialised
+ * by its populate_lock, so no block of the batch can be valid in the range
+ * already: backends collect only where entries are not valid.  A block
+ * found valid all the same (only a commit nested in the collection, from a
+ * test's before_commit hook, can install one) is not overwritten: like any
+ * block not installed, it is released.
+ *
+ * Context: Process context, range populate_lock held, domain lock not held.
+ * Return: 0: the range owns the installed blocks (PIN: their pins) and DMA
+ * mappings, and the other blocks were unmapped (PIN: the caller releases
+ * the pins not installed, see &uptr_batch.ninstalled).  -EAGAIN when the
+ * batch raced with an invalidation, or -ENOMEM when a DMA mapping made here
+ * failed: the blocks installed before stay installed (flagged
+ * %UPTR_BLOCK_INSTALLED), and the caller still owns, and must release, the
+ * others and what it mapped for them.
+ */
+int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
+{
+	struct uptr_domain *domain = range->domain;
+	unsigned long from, to, installed = 0;
+	int err = 0;
+
+	lockdep_assert_held(&range->populate_lock);
+
+	if (range->ops->before_commit)
+		range->ops->before_commit(range);
+
+	for (from = 0; ; from = to) {
+		to = min(from + UPTR_COMMIT_BLOCKS, batch->nblocks);
+		mutex_lock(&domain->lock);
+		if (mmu_interval_read_retry(&range->notifier, batch->seq)) {
+			err = -EAGAIN;
+			goto out_unlock;
+		}
+		if (batch->map_in_commit) {
+			/* Current pages, mapped by the CPU until we unlock. */
+			err = uptr_batch_map(range, batch, from, to);
+			if (err)
+				goto out_unlock;
+		}
+		installed += uptr_batch_install(range, batch, from, to);
+		/*
+		 * What was not installed must not stay mapped.  A FAULT
+		 * batch holds no page reference: once the domain lock is
+		 * dropped an invalidation may free its pages, so its
+		 * leftovers are unmapped before that.
+		 */
+		if (batch->map_in_commit && installed != to)
+			uptr_batch_unmap(range, batch);
+		mutex_unlock(&domain->lock);
+		if (to >= batch->nblocks)
+			break;
+		cond_resched();
+	}
 	batch->ninstalled = installed;
-	if (installed != batch->nblocks && batch->map_in_commit)
-		uptr_batch_unmap(range, batch);
-	mutex_unlock(&domain->lock);
-
-	uptr_stat_add(domain, UPTR_STAT_MAPPED, added);
-	uptr_stat_add(domain, UPTR_STAT_PAGES_POPULATED, added);
-
 	if (installed != batch->nblocks && !batch->map_in_commit)
 		uptr_batch_unmap(range, batch);
 	return 0;
+
+out_unlock:
+	mutex_unlock(&domain->lock);
+	batch->ninstalled = installed;
+	return err;
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)

@@ -166,11 +166,13 @@ static unsigned long uptr_fault_present(const unsigned long *pfns,
 /*
  * Fault in [start, end) with request flags @req.  hmm_range_fault() looks
  * at the request of every 4K page of a span that asks for a fault, also of
- * a PMD mapping that is present; so a span of more than one page is first
- * snapshotted, which looks at present mappings as a whole, and only the
- * part from the first page that is missing (or not writable for a write)
- * to the end is faulted, all under the one notifier sequence @seq.  The
- * result is what one faulting call gives.
+ * a PMD mapping that is present; so a span that holds a whole aligned
+ * %UPTR_HUGE_SIZE slot (where a PMD may map) is first snapshotted, which
+ * looks at present mappings as a whole, and only the part from the first
+ * page that is missing (or not writable for a write) to the end is
+ * faulted, all under the one notifier sequence @seq.  The result is what
+ * one faulting call gives.  A smaller span is faulted at once: there the
+ * snapshot would only walk the page tables twice when pages are missing.
  */
 static int uptr_fault_call(struct uptr_range *range, unsigned long seq,
 			   unsigned long start, unsigned long end,
@@ -179,7 +181,8 @@ static int uptr_fault_call(struct uptr_range *range, unsigned long seq,
 	unsigned long n = (end - start) >> PAGE_SHIFT, i = 0;
 	int err;
 
-	if (n > 1) {
+	/* Only a span with a whole aligned slot can hold a PMD mapping. */
+	if (ALIGN(start, UPTR_HUGE_SIZE) + UPTR_HUGE_SIZE <= end) {
 		err = uptr_hmm_call(range, seq, start, end, pfns, 0);
 		if (err)
 			return err;

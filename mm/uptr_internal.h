@@ -27,6 +27,13 @@
 #define UPTR_CHUNK_PAGES	(UPTR_POPULATE_CHUNK >> PAGE_SHIFT)
 
 /*
+ * Blocks a commit installs (and FAULT DMA-maps) per hold of the domain
+ * lock, the notifier lock of every range of the domain: as many as a
+ * 2 MiB chunk of 4K pages, whatever the chunk size.
+ */
+#define UPTR_COMMIT_BLOCKS	512
+
+/*
  * A block: 2^@order pages at consecutive batch indices, naturally aligned
  * in the user address space, physically contiguous, inside one folio, with
  * one write permission: one DMA mapping, one entry value per page derived
@@ -159,7 +166,8 @@ static inline void uptr_batch_add(struct uptr_batch *batch, unsigned long idx,
 	}
 }
 
-int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch);
+int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch,
+		   unsigned long from, unsigned long to);
 void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch);
 int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch);
 int uptr_classify_error(struct uptr_range *range, unsigned long start,

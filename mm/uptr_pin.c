@@ -342,7 +342,10 @@ int uptr_pin_populate(struct uptr_range *range, struct uptr_batch *batch,
 		run = batch->npages - i;
 		if (any_valid) {
 			if (uptr_entry_at(range, first + i) & UPTR_ENTRY_VALID) {
-				run = 1;
+				/* Over the valid stretch, slots whole. */
+				run = uptr_find(range, first + i + 1,
+						first + batch->npages, false) -
+				      (first + i);
 				continue;
 			}
 			run = uptr_find(range, first + i + 1,
@@ -383,7 +386,7 @@ int uptr_pin_populate(struct uptr_range *range, struct uptr_batch *batch,
 				ro ? 0 : UPTR_ENTRY_WRITE);
 	}
 
-	err = uptr_batch_map(range, batch);
+	err = uptr_batch_map(range, batch, 0, batch->nblocks);
 	if (err)
 		goto out_release;
 	err = uptr_batch_commit(range, batch);

@@ -1812,10 +1812,12 @@ TEST_F_TIMEOUT(uptr, i10_movable_dontneed_no_enomem, 120)
 /*
  * Issue 10 item 4: populate works in aligned chunks of UPTR_POPULATE_CHUNK
  * (16 MiB since issue 12), so that no allocation is proportional to the
- * span.  A span over four chunks (8 pages, a chunk, a chunk, 8 pages)
- * populates, and the device reads the CPU's data; a hole in the last chunk
- * fails with -EFAULT, leaving nothing of that chunk valid while the chunks
- * before it stay valid.
+ * span.  A span over four chunks (8 pages, a chunk, a chunk, 8 pages; the
+ * first boundary aligned to two chunks) populates, and the device reads
+ * the CPU's data.  A hole 4 pages before the end of the third chunk fails
+ * the populate with -EFAULT, leaving nothing of that chunk valid while the
+ * chunks before it stay valid: 8 pages plus one chunk, a count that a
+ * chunk of half or twice the size would not give.
  */
 /* uptr_valid() of a span larger than one transfer of uptr_test. */
 static long valid_chunked(int fd, __u64 h, char *buf, size_t size,
@@ -1838,18 +1840,19 @@ TEST_F_TIMEOUT(uptr, i10_populate_chunks, 300)
 {
 	const size_t chunk = UPTR_TEST_POPULATE_CHUNK;
 	size_t size = 2 * chunk + 16 * page_size;
-	unsigned long n = size / page_size, before = 8 + 2 * chunk / page_size;
+	unsigned long n = size / page_size, before = 8 + chunk / page_size;
+	unsigned long hole = 8 + 2 * chunk / page_size - 4;
 	char *orig, *buf, *bound, *out;
 	size_t off;
 	__u64 h = 0;
 
 	out = malloc(size);
 	ASSERT_NE(NULL, out);
-	orig = mmap(NULL, size + chunk, PROT_READ | PROT_WRITE,
+	orig = mmap(NULL, size + 2 * chunk, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, orig);
-	bound = (char *)(((uintptr_t)orig + 8 * page_size + chunk - 1) &
-			 ~(uintptr_t)(chunk - 1));
+	bound = (char *)(((uintptr_t)orig + 8 * page_size + 2 * chunk - 1) &
+			 ~(uintptr_t)(2 * chunk - 1));
 	buf = bound - 8 * page_size;
 	fill(buf, size, 0x4444);
 
@@ -1868,19 +1871,20 @@ TEST_F_TIMEOUT(uptr, i10_populate_chunks, 300)
 		  uptr_pinned_total());
 	EXPECT_EQ(0, uptr_destroy(self->fd, h));
 
-	/* A hole 4 pages into the last chunk. */
-	ASSERT_EQ(0, munmap(pg(buf, before + 4), page_size));
+	/* A hole 4 pages before the end of the third chunk. */
+	ASSERT_EQ(0, munmap(pg(buf, hole), page_size));
 	ASSERT_EQ(0, uptr_create(self->fd, buf, size, variant->backend, 0,
 				 &h));
 	EXPECT_EQ(-EFAULT, uptr_populate(self->fd, h, buf, size,
 					 UPTR_TEST_POPULATE_WRITE));
 	EXPECT_EQ((long)before, valid_chunked(self->fd, h, buf, size, chunk));
 	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(buf, before), 4 * page_size));
+	EXPECT_EQ(0, uptr_valid(self->fd, h, pg(buf, hole - 4), 4 * page_size));
 	EXPECT_EQ(self->pinned_start + pinned_for(variant->backend, before),
 		  uptr_pinned_total());
 	EXPECT_EQ(0, uptr_destroy(self->fd, h));
 	EXPECT_EQ(self->pinned_start, uptr_pinned_total());
-	munmap(orig, size + chunk);
+	munmap(orig, size + 2 * chunk);
 	free(out);
 }
 

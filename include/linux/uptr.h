@@ -26,8 +26,9 @@
  * Both backends publish the same &uptr_entry_t for each page, read with
  * uptr_range_entry(), and follow the same contract, so a driver switches
  * with one flag.  Entries are stored per block, not per page, where a
- * block covers whole PMD-sized slots of the address space (a THP or
- * hugetlb folio mapped by a PMD): see &uptr_range.huge.
+ * block covers whole PMD-sized slots of the address space (a block of
+ * order 9 or more: a PMD-mapped THP, hugetlb, the whole of a PTE-mapped
+ * THP for PIN): see &uptr_range.huge.
  *
  * The contract (both backends)::
  *
@@ -80,9 +81,10 @@ enum uptr_backend {
 
 /*
  * Largest range uptr_range_init() accepts, in bytes (-E2BIG above).  The
- * per-page tables of a range are allocated when it is created, 8 bytes per
- * page (16 for %UPTR_BACKEND_PIN and a writable FAULT range) charged to
- * the creator's memory cgroup, so the bound keeps them at 32 MiB (64 MiB);
+ * tables of a range are allocated when it is created, 8 bytes per page
+ * (16 for %UPTR_BACKEND_PIN and a writable FAULT range) and 8 per 2 MiB
+ * slot, charged to the creator's memory cgroup, so the bound keeps them at
+ * about 32 MiB (64 MiB);
  * populates work in chunks of at most %UPTR_POPULATE_CHUNK bytes whatever
  * the size of the range.
  */
@@ -91,7 +93,7 @@ enum uptr_backend {
 /*
  * Populates collect, map and commit at most this many bytes at a time
  * (naturally aligned chunks), so that what one call allocates is bounded:
- * 4096 pages, at most 128 KiB of scratch arrays.  At least the FAULT window
+ * 4096 pages, at most 129 KiB of scratch arrays in one allocation.  At least the FAULT window
  * of a domain.  16 MiB, not 2 MiB: each chunk pays one GUP or
  * hmm_range_fault() call, one DMA-map pass and one commit, which under
  * TCG cost as much per 2 MiB chunk as GUP itself costs per subpage of a
@@ -146,7 +148,7 @@ typedef u64 uptr_entry_t;
  * (&uptr_range.huge) instead of once per page.
  */
 #define UPTR_HUGE_SHIFT			PMD_SHIFT
-#define UPTR_HUGE_SIZE			(1UL << UPTR_HUGE_SHIFT)
+#define UPTR_HUGE_SIZE			PMD_SIZE
 #define UPTR_HUGE_ORDER			(UPTR_HUGE_SHIFT - PAGE_SHIFT)
 
 /**

@@ -2120,6 +2120,208 @@ static void uptr_kunit_i12_thp_split(struct kunit *test)
 }
 
 /*
+ * Compare uptr_range_count_valid() and uptr_range_valid() of many
+ * sub-spans with a page-by-page reference through uptr_range_entry(), and
+ * each slot's count with its non-zero per-page entries.  Returns the
+ * number of mismatches.
+ */
+static unsigned long uptr_kunit_slots_check(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	unsigned long np = range->npages, a, b, i, ref, bad = 0, nslots, s;
+	static const unsigned long offs[] = { 0, 1, 2, 3, 4, 5, 511, 512, 513,
+					      514, 515, 516, 517, 1023 };
+	unsigned char *valid;
+	uptr_entry_t e;
+
+	valid = kunit_kzalloc(test, np, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, valid);
+	nslots = uptr_huge_index(range, range->end - 1) + 1;
+	uptr_domain_lock(range->domain);
+	for (i = 0; i < np; i++)
+		valid[i] = !!(uptr_range_entry(range, range->start +
+					       i * PAGE_SIZE) & UPTR_ENTRY_VALID);
+	for (s = 0; s < nslots; s++) {
+		unsigned long lo = max(range->start,
+			ALIGN_DOWN(range->start, UPTR_HUGE_SIZE) + s * UPTR_HUGE_SIZE);
+		unsigned long hi = min(range->end,
+			ALIGN_DOWN(range->start, UPTR_HUGE_SIZE) + (s + 1) * UPTR_HUGE_SIZE);
+		unsigned long cnt = 0;
+
+		e = range->huge[s];
+		for (a = lo; a < hi; a += PAGE_SIZE)
+			if (range->entries[(a - range->start) >> PAGE_SHIFT])
+				cnt++;
+		if (e & UPTR_ENTRY_VALID) {
+			if (cnt)
+				bad++;
+		} else if ((e >> 1) != cnt) {
+			bad++;
+		}
+	}
+	for (a = 0; a < ARRAY_SIZE(offs); a++) {
+		for (b = 0; b < ARRAY_SIZE(offs); b++) {
+			unsigned long f = offs[a], l = offs[b] + 1, n;
+			bool all;
+
+			if (f >= np || l > np || f >= l)
+				continue;
+			for (ref = 0, i = f; i < l; i++)
+				ref += valid[i];
+			n = uptr_range_count_valid(range,
+						   range->start + f * PAGE_SIZE,
+						   (l - f) * PAGE_SIZE);
+			all = uptr_range_valid(range,
+					       range->start + f * PAGE_SIZE,
+					       (l - f) * PAGE_SIZE);
+			if (n != ref || all != (ref == l - f))
+				bad++;
+		}
+	}
+	uptr_domain_unlock(range->domain);
+	return bad;
+}
+
+/*
+ * Entry storage at the edges: a range that starts 3 pages before a
+ * PMD-mapped THP and ends 5 pages after it has three slots, the first and
+ * the last partly in the range.  Counts, validity and the device's view
+ * stay right through populate, zaps at the edges, a PMD split and a
+ * repopulate.
+ */
+static void uptr_kunit_i12_slots_unaligned(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	struct vm_area_struct *vma;
+	unsigned long addr, thp, start, len, np;
+	unsigned int order;
+	int *orders;
+	bool pmd;
+	long nb;
+
+	addr = kunit_vm_mmap(test, NULL, 0, 4 * SZ_2M, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	thp = ALIGN(addr, SZ_2M) + SZ_2M;
+	mmap_write_lock(current->mm);
+	vma = find_vma(current->mm, thp);
+	if (vma)
+		vm_flags_set(vma, VM_HUGEPAGE);
+	mmap_write_unlock(current->mm);
+	start = thp - 3 * PAGE_SIZE;
+	len = SZ_2M + 8 * PAGE_SIZE;
+	np = len >> PAGE_SHIFT;
+	uptr_kunit_fill(test, start, len, 0x12340000);
+	orders = kunit_kcalloc(test, np, sizeof(*orders), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, orders);
+
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, start, len), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, start, len,
+						  UPTR_POPULATE_WRITE), 0);
+	order = uptr_kunit_folio_order(test, thp, &pmd);
+	if (order < HPAGE_PMD_ORDER || !pmd)
+		kunit_skip(test, "no PMD THP (order %u)", order);
+	nb = uptr_kunit_blocks(priv, orders);
+	KUNIT_EXPECT_GT(test, nb, 0);
+	KUNIT_EXPECT_EQ(test, orders[3], HPAGE_PMD_ORDER);
+	KUNIT_EXPECT_EQ(test, orders[3 + 511], HPAGE_PMD_ORDER);
+	KUNIT_EXPECT_TRUE(test, range->huge[1] & UPTR_ENTRY_VALID);
+	KUNIT_EXPECT_EQ(test, range->huge[0] >> 1, 3);
+	KUNIT_EXPECT_EQ(test, range->huge[2] >> 1, 5);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+
+	/* The last page before the THP, the first after it. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, thp - PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, thp + SZ_2M,
+					       PAGE_SIZE));
+	KUNIT_EXPECT_TRUE(test, range->huge[1] & UPTR_ENTRY_VALID);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len),
+			uptr_kunit_count(priv, start, len));
+
+	/* One page inside the THP: the PMD splits, the slot goes. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, thp + 7 * PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, range->huge[1], 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), 0);
+
+	/* Again: per-page blocks everywhere, then drop a few. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, start, len,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_GT(test, uptr_kunit_blocks(priv, orders), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, start, len), np);
+	KUNIT_EXPECT_EQ(test, range->huge[1] >> 1, 512);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len), np);
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm,
+					       thp + SZ_2M - PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, start, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len),
+			uptr_kunit_count(priv, start, len));
+	/* A FAULT-style snapshot populate over the rest, then all again. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, start, len,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, start, len), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len), np);
+}
+
+/*
+ * Entry storage of a PMD-mapped THP whose blocks the domain's max_order
+ * cuts below a slot: stored per page, counted in the slot, read back right.
+ */
+static void uptr_kunit_i12_slots_max_order(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	static const unsigned int mos[] = { 8, 3, 0 };
+	unsigned long thp = 0;
+	unsigned int k;
+	int *orders;
+	long nb;
+
+	for (k = 0; k < ARRAY_SIZE(mos); k++) {
+		if (k) {
+			uptr_kunit_range_fini(priv);
+			KUNIT_ASSERT_EQ(test,
+					uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
+		}
+		priv->domain.max_order = mos[k];
+		if (!k) {
+			thp = uptr_kunit_thp_populated(test, &orders);
+		} else {
+			KUNIT_ASSERT_EQ(test,
+					uptr_range_populate(range, thp, SZ_2M,
+							    UPTR_POPULATE_WRITE),
+					0);
+		}
+		nb = uptr_kunit_blocks(priv, orders);
+		KUNIT_EXPECT_EQ_MSG(test, nb, 1L << (9 - mos[k]), "mo %u", mos[k]);
+		KUNIT_EXPECT_EQ(test, orders[0], (int)mos[k]);
+		KUNIT_EXPECT_FALSE(test, range->huge[0] & UPTR_ENTRY_VALID);
+		KUNIT_EXPECT_EQ(test, range->huge[0] >> 1, 512);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, thp, SZ_2M),
+				512);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED),
+				1L << (9 - mos[k]));
+	}
+	/* Splitting the PMD drops every block of it. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm, thp + 9 * PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, range->huge[0], 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), 0);
+}
+
+/*
  * Coverage (make coverage): a device fault on a range whose first pages
  * were unmapped.  PIN cannot pin the whole range (-EFAULT) and falls back
  * to the window around the fault clamped to the VMA of the faulting
@@ -2249,6 +2451,10 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_i12_thp_orders,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_i12_thp_split,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_i12_slots_unaligned,
+			 uptr_kunit_backend_gen_params),
+	KUNIT_CASE_PARAM(uptr_kunit_i12_slots_max_order,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_cov_fault_partly_unmapped,
 			 uptr_kunit_backend_gen_params),
