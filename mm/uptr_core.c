@@ -658,40 +658,39 @@ EXPORT_SYMBOL_GPL(uptr_range_fini);
 /*
  * The scratch arrays of one populate call of @npages pages, sized for at
  * most one chunk: bounded, but sized by the user, so charged to the
- * caller's memory cgroup.  One allocation holds them all (blocks, then
- * the HMM PFNs or the GUP pages, then PIN's bitmap): a populate of a chunk
- * of huge pages does little else, and each allocation and free of a
- * large buffer costs as much as a 2 MiB block's GUP under TCG.  The blocks
- * and PFNs are not zeroed: blocks are written before they are read, and
- * hmm_range_fault() writes every PFN of the span it walked successfully;
- * uptr_batch_reset() clears the bitmap of each chunk.
+ * caller's memory cgroup.  The blocks and PFNs are not zeroed: blocks are
+ * written before they are read, and hmm_range_fault() writes every PFN of
+ * the span it walked successfully.  Separate allocations: together they
+ * would pass 128 KiB, where kvmalloc() asks for an order-6 page and falls
+ * back to vmalloc().
  */
 int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
 		     unsigned long npages)
 {
 	unsigned long n = min(npages, UPTR_CHUNK_PAGES);
-	bool pin = range->backend == UPTR_BACKEND_PIN;
-	size_t nb = n * sizeof(*batch->blocks);
-	size_t np = n * sizeof(*batch->pfns);
-	size_t nm = pin ? BITS_TO_LONGS(n) * sizeof(long) : 0;
-	void *buf;
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT;
 
-	BUILD_BUG_ON(sizeof(*batch->pfns) != sizeof(*batch->pages));
-	BUILD_BUG_ON(sizeof(struct uptr_block) % sizeof(long));
 	memset(batch, 0, sizeof(*batch));
-	buf = kvmalloc(nb + np + nm, GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
 	batch->max_pages = n;
 	batch->max_order = range->domain->max_order;
-	batch->blocks = buf;
-	if (pin) {
-		batch->pages = buf + nb;
-		batch->pinned = buf + nb + np;
+	batch->blocks = kvmalloc_array(n, sizeof(*batch->blocks), gfp);
+	if (!batch->blocks)
+		goto err_free;
+	if (range->backend == UPTR_BACKEND_FAULT) {
+		batch->pfns = kvmalloc_array(n, sizeof(*batch->pfns), gfp);
+		if (!batch->pfns)
+			goto err_free;
 	} else {
-		batch->pfns = buf + nb;
+		batch->pages = kvmalloc_array(n, sizeof(*batch->pages), gfp);
+		batch->pinned = bitmap_zalloc(n, gfp);
+		if (!batch->pages || !batch->pinned)
+			goto err_free;
 	}
 	return 0;
+
+err_free:
+	uptr_batch_free(batch);
+	return -ENOMEM;
 }
 ALLOW_ERROR_INJECTION(uptr_batch_alloc, ERRNO);
 
@@ -712,7 +711,9 @@ void uptr_batch_reset(struct uptr_batch *batch, unsigned long start,
 
 void uptr_batch_free(struct uptr_batch *batch)
 {
-	/* The one allocation of uptr_batch_alloc(). */
+	bitmap_free(batch->pinned);
+	kvfree(batch->pages);
+	kvfree(batch->pfns);
 	kvfree(batch->blocks);
 }
 

@@ -93,7 +93,7 @@ enum uptr_backend {
 /*
  * Populates collect, map and commit at most this many bytes at a time
  * (naturally aligned chunks), so that what one call allocates is bounded:
- * 4096 pages, at most 129 KiB of scratch arrays in one allocation.  At least the FAULT window
+ * 4096 pages, at most 129 KiB of scratch arrays.  At least the FAULT window
  * of a domain.  16 MiB, not 2 MiB: each chunk pays one GUP or
  * hmm_range_fault() call, one DMA-map pass and one commit, which under
  * TCG cost as much per 2 MiB chunk as GUP itself costs per subpage of a

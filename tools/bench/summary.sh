@@ -41,7 +41,7 @@ END {
 	print "Registration: populate cost per 4K page (per subpage for thp and"
 	print "hugetlb), pages present, median of 10."
 	print ""
-	print "The kernel-clock columns (fair, beside the targets' wall-time ones):"
+	print "The kernel-clock columns (fair, beside the wall-time ones that the targets use):"
 	print "uptr_test times the populate with ktime, as gup_test times its pin."
 	print ""
 	print "| backing | size | gup_test PIN_FAST+LONGTERM | uptr PIN | uptr FAULT | test_hmm READ | PIN/gup | FAULT/gup | test_hmm/FAULT | PIN/gup kernel clock | FAULT/gup kernel clock |"
