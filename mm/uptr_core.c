@@ -336,6 +336,34 @@ static void uptr_entries_clear(struct uptr_range *range, unsigned long i,
 }
 
 /*
+ * Drop the block of valid entry @e that starts at index @i; add its pages
+ * to *@dropped and, if writable, to *@wdropped.  Return its page count.
+ */
+static unsigned long uptr_block_drop(struct uptr_range *range, unsigned long i,
+				     uptr_entry_t e, unsigned long *dropped,
+				     unsigned long *wdropped)
+{
+	struct uptr_domain *domain = range->domain;
+	unsigned long n = 1UL << uptr_entry_order(e);
+
+	if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE)) {
+		dma_unmap_page_attrs(domain->dev, uptr_entry_addr(e),
+				     PAGE_SIZE << uptr_entry_order(e),
+				     uptr_dma_dir(e), UPTR_DMA_ATTRS);
+		uptr_stat_add(domain, UPTR_STAT_DMA_MAPPED, -1);
+	}
+	if (range->backend == UPTR_BACKEND_PIN)
+		uptr_pin_release(range, i, n);
+	else
+		uptr_fault_release(range, i, n);
+	uptr_entries_clear(range, i, uptr_entry_order(e));
+	*dropped += n;
+	if (e & UPTR_ENTRY_WRITE)
+		*wdropped += n;
+	return n;
+}
+
+/*
  * Drop the valid entries of [first, end), which must not cut a block:
  * unmap DMA, release pins (PIN) or forget the pages (FAULT), dirtying the
  * folios of writable entries, clear.  Never allocates, never sleeps, takes
@@ -347,32 +375,28 @@ static void uptr_entries_drop(struct uptr_range *range, unsigned long first,
 			      unsigned long end)
 {
 	struct uptr_domain *domain = range->domain;
-	unsigned long i = first, n, dropped = 0, wdropped = 0;
+	unsigned long i = first, n, next, dropped = 0, wdropped = 0;
 	uptr_entry_t e;
 
 	lockdep_assert_held(&domain->lock);
 
-	while (i < end) {
-		i = uptr_find(range, i, end, true);
-		if (i >= end)
-			break;
-		e = uptr_entry_at(range, i);
-		n = 1UL << uptr_entry_order(e);
-		if (domain->dev && !(e & UPTR_ENTRY_DEVICE_PRIVATE)) {
-			dma_unmap_page_attrs(domain->dev, uptr_entry_addr(e),
-					     PAGE_SIZE << uptr_entry_order(e),
-					     uptr_dma_dir(e), UPTR_DMA_ATTRS);
-			uptr_stat_add(domain, UPTR_STAT_DMA_MAPPED, -1);
+	/*
+	 * Slot by slot: an empty slot is skipped whole, a slot's own entry
+	 * is one block, the pages of the others are read one by one, as
+	 * cheaply as a plain per-page table (munmap of 4K pages).
+	 */
+	for (; i < end; i = max(i, next)) {
+		next = min(uptr_slot_end(range, i), end);
+		e = READ_ONCE(*uptr_slot(range, i));
+		if (!(e & UPTR_ENTRY_VALID) && !(e >> 1))
+			continue;
+		for (; i < next; i += n) {
+			e = uptr_entry_at(range, i);
+			n = 1;
+			if (e & UPTR_ENTRY_VALID)
+				n = uptr_block_drop(range, i, e, &dropped,
+						    &wdropped);
 		}
-		if (range->backend == UPTR_BACKEND_PIN)
-			uptr_pin_release(range, i, n);
-		else
-			uptr_fault_release(range, i, n);
-		uptr_entries_clear(range, i, uptr_entry_order(e));
-		dropped += n;
-		if (e & UPTR_ENTRY_WRITE)
-			wdropped += n;
-		i += n;
 	}
 	WRITE_ONCE(range->nvalid, range->nvalid - dropped);
 	WRITE_ONCE(range->nwrite, range->nwrite - wdropped);

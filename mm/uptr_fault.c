@@ -166,27 +166,39 @@ static unsigned long uptr_fault_present(const unsigned long *pfns,
 /*
  * Fault in [start, end) with request flags @req.  hmm_range_fault() looks
  * at the request of every 4K page of a span that asks for a fault, also of
- * a PMD mapping that is present; so a span that holds a whole aligned
- * %UPTR_HUGE_SIZE slot (where a PMD may map) is first snapshotted, which
- * looks at present mappings as a whole, and only the part from the first
- * page that is missing (or not writable for a write) to the end is
- * faulted, all under the one notifier sequence @seq.  The result is what
- * one faulting call gives.  A smaller span is faulted at once: there the
- * snapshot would only walk the page tables twice when pages are missing.
+ * a PMD mapping that is present; a snapshot (no request) looks at a present
+ * mapping as a whole.  So a span that holds a whole aligned
+ * %UPTR_HUGE_SIZE slot (where a PMD may map) probes with a snapshot of its
+ * part up to the end of that slot; if all of it is present (and writable
+ * for a write), the rest is snapshotted too, and only the part from the
+ * first page that is missing to the end is faulted; else the span is
+ * faulted from the first missing page of the probe.  All under the one
+ * notifier sequence @seq: the result is what one faulting call gives.
+ * What a span whose pages are missing pays for this is the probe's walk
+ * of at most 2 MiB; a span without a whole slot is faulted at once.
  */
 static int uptr_fault_call(struct uptr_range *range, unsigned long seq,
 			   unsigned long start, unsigned long end,
 			   unsigned long *pfns, unsigned long req)
 {
-	unsigned long n = (end - start) >> PAGE_SHIFT, i = 0;
+	unsigned long slot = ALIGN(start, UPTR_HUGE_SIZE) + UPTR_HUGE_SIZE;
+	unsigned long n = (end - start) >> PAGE_SHIFT, i = 0, np;
 	int err;
 
-	/* Only a span with a whole aligned slot can hold a PMD mapping. */
-	if (ALIGN(start, UPTR_HUGE_SIZE) + UPTR_HUGE_SIZE <= end) {
-		err = uptr_hmm_call(range, seq, start, end, pfns, 0);
+	if (slot <= end) {
+		np = (slot - start) >> PAGE_SHIFT;
+		err = uptr_hmm_call(range, seq, start, slot, pfns, 0);
 		if (err)
 			return err;
-		i = uptr_fault_present(pfns, n, start, req);
+		i = uptr_fault_present(pfns, np, start, req);
+		if (i == np && slot < end) {
+			err = uptr_hmm_call(range, seq, slot, end, pfns + np,
+					    0);
+			if (err)
+				return err;
+			i = np + uptr_fault_present(pfns + np, n - np, slot,
+						    req);
+		}
 	}
 	return uptr_hmm_call(range, seq, start + (i << PAGE_SHIFT), end,
 			     pfns + i, req);

@@ -281,14 +281,17 @@ static int uptr_test_populate(struct uptr_test_range *trange,
 			      struct uptr_test_cmd *cmd)
 {
 	struct uptr_range *range = &trange->range;
-	u64 t0 = ktime_get_ns();
+	u64 t0 = 0;
 	int err;
 
 	BUILD_BUG_ON(UPTR_TEST_POPULATE_CHUNK != UPTR_POPULATE_CHUNK);
 	if (cmd->flags & ~(u64)(UPTR_TEST_POPULATE_WRITE |
 				UPTR_TEST_POPULATE_SNAPSHOT |
-				UPTR_TEST_POPULATE_LOCK))
+				UPTR_TEST_POPULATE_LOCK |
+				UPTR_TEST_POPULATE_TIME))
 		return -EINVAL;
+	if (cmd->flags & UPTR_TEST_POPULATE_TIME)
+		t0 = ktime_get_ns();
 
 	if (cmd->flags & UPTR_TEST_POPULATE_SNAPSHOT) {
 		/* Only present pages: the sub-range need not end up valid. */
@@ -306,7 +309,8 @@ static int uptr_test_populate(struct uptr_test_range *trange,
 			return err;
 	}
 	/* Domain lock held: the core accepted the sub-range. */
-	cmd->ns = ktime_get_ns() - t0;
+	if (cmd->flags & UPTR_TEST_POPULATE_TIME)
+		cmd->ns = ktime_get_ns() - t0;
 	cmd->npages = uptr_range_count_valid(range, cmd->addr, cmd->size);
 	cmd->gen = range->gen;
 	uptr_domain_unlock(range->domain);

@@ -72,10 +72,10 @@ END {
 	for (j = 1; j <= 3; j++) {
 		sz = rs[j]
 		a = get("revalidate", "uptr populate (valid range)", "PIN", "4k", sz, "per call")
-		a8 = get("revalidate", "uptr populate (valid range), in a row", "PIN", "4k", sz, "per call")
+		a8 = get("revalidate", "uptr populate (valid range) in a row", "PIN", "4k", sz, "per call")
 		b = get("register", "uptr populate", "PIN", "4k", sz, "per call")
 		c = get("revalidate", "uptr populate (valid range)", "FAULT", "4k", sz, "per call")
-		c8 = get("revalidate", "uptr populate (valid range), in a row", "FAULT", "4k", sz, "per call")
+		c8 = get("revalidate", "uptr populate (valid range) in a row", "FAULT", "4k", sz, "per call")
 		d = get("register", "uptr populate", "FAULT", "4k", sz, "per call")
 		if (a == "")
 			continue

@@ -35,11 +35,16 @@
 /*
  * Flags for UPTR_TEST_POPULATE and UPTR_TEST_FAULT.  The first two are the
  * core's UPTR_POPULATE_* flags; UPTR_TEST_POPULATE_LOCK makes the module use
- * uptr_range_populate_lock() instead of its own populate/validate loop.
+ * uptr_range_populate_lock() instead of its own populate/validate loop;
+ * UPTR_TEST_POPULATE_TIME (UPTR_TEST_POPULATE only) reports the kernel's
+ * clock of the populate in uptr_test_cmd.ns.  Opt-in: the guest's
+ * clocksource may be an emulated device (HPET under TCG), whose reads cost
+ * microseconds that every populate would otherwise pay.
  */
 #define UPTR_TEST_POPULATE_WRITE	(1 << 0)
 #define UPTR_TEST_POPULATE_SNAPSHOT	(1 << 1)
 #define UPTR_TEST_POPULATE_LOCK		(1 << 2)
+#define UPTR_TEST_POPULATE_TIME		(1 << 3)
 
 /*
  * Flags for UPTR_TEST_READ and UPTR_TEST_WRITE: populate the sub-range
@@ -77,10 +82,10 @@ struct uptr_test_create {
  *	the sub-range; UPTR_TEST_FAULT: valid entries in the whole range;
  *	UPTR_TEST_READ, UPTR_TEST_WRITE: pages copied
  * @gen: (out) the range's invalidation generation (&uptr_range.gen)
- * @ns: (out) UPTR_TEST_POPULATE: nanoseconds spent in the kernel's
- *	populate, by the kernel's clock (ktime_get_ns() around the
- *	populate and its validity check under the domain lock), to be set
- *	beside gup_test's own in-kernel clock; 0 for the other ioctls
+ * @ns: (out) UPTR_TEST_POPULATE with UPTR_TEST_POPULATE_TIME: nanoseconds
+ *	spent in the kernel's populate, by the kernel's clock (ktime_get_ns()
+ *	around the populate and its validity check under the domain lock),
+ *	to be set beside gup_test's own in-kernel clock; 0 otherwise
  */
 struct uptr_test_cmd {
 	__u64	handle;
