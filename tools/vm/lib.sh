@@ -61,10 +61,14 @@ kernel_tree() {
 # Mirror the module sources of the repo (no build products, no out/, .git,
 # tools/, docs/, results/, gcov files) into DIR, for a build outside the tree.
 # (Excluded files are also kept in DIR: make coverage's .gcno files stay
-# with the objects they belong to.)
+# with the objects they belong to.)  Every clone and worktree of the repo
+# shares DIR, so a file is compared by content and, when it differs, written
+# with the time of the copy, not its own: a source older than the objects
+# another tree built there must still make kbuild rebuild them.
 copy_module_sources() {	# DIR
 	mkdir -p "$1"
-	rsync -a --delete --exclude=/out/ --exclude=/.git/ --exclude=/tools/ \
+	rsync -rlpD --checksum --delete --exclude=/out/ --exclude=/.git/ \
+		--exclude=/tools/ \
 		--exclude=/docs/ --exclude=/results/ --exclude='*.o' --exclude='*.ko' \
 		--exclude='*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
 		--exclude='*.a' --exclude='*.order' --exclude=Module.symvers \
