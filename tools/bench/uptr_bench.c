@@ -1164,18 +1164,20 @@ static void bench_uptr_register(const struct buf *b, int backend)
 	 * pay; gup_test pays it for its own clock.
 	 */
 	for (r = -opt.warm; r < opt.reps && !err; r++) {
-		u64 h, np = 0;
+		u64 h, np = 0, kns;
 
 		err = ut_create(fd, b->p, b->size, backend, &h);
 		if (err)
 			break;
 		err = ut_populate_flags(fd, h, b->p, b->size,
 					UPTR_TEST_POPULATE_TIME, &np);
-		if (!err && np != npages)
+		/* Before the destroy, whose ioctl resets ut_kernel_ns. */
+		kns = ut_kernel_ns;
+		if (!err && (np != npages || !kns))
 			err = -EIO;
 		ut_destroy(fd, h);
 		if (!err && r >= 0)
-			vk[nk++] = ut_kernel_ns;
+			vk[nk++] = kns;
 	}
 	if (err)
 		error("uptr %s timed populate %s %zu: %s", be, bk, b->size,
