@@ -93,6 +93,34 @@ static noinline int uptr_dma_map_page(struct device *dev, struct page *page,
 }
 ALLOW_ERROR_INJECTION(uptr_dma_map_page, ERRNO);
 
+static void uptr_scratch_free(struct uptr_scratch *s)
+{
+	if (!s)
+		return;
+	bitmap_free(s->pinned);
+	kvfree(s->words);
+	kvfree(s->blocks);
+	kfree(s);
+}
+
+/* Scratch arrays of a whole chunk, for either backend. */
+static struct uptr_scratch *uptr_scratch_alloc(gfp_t gfp)
+{
+	struct uptr_scratch *s = kzalloc(sizeof(*s), gfp);
+
+	if (!s)
+		return NULL;
+	s->blocks = kvmalloc_array(UPTR_CHUNK_PAGES, sizeof(*s->blocks), gfp);
+	s->words = kvmalloc_array(UPTR_CHUNK_PAGES, sizeof(unsigned long),
+				  gfp);
+	s->pinned = bitmap_zalloc(UPTR_CHUNK_PAGES, gfp);
+	if (!s->blocks || !s->words || !s->pinned) {
+		uptr_scratch_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 /**
  * uptr_domain_init() - initialise a domain
  * @domain: the domain to initialise
@@ -126,6 +154,7 @@ int uptr_domain_init(struct uptr_domain *domain, struct device *dev,
 	domain->dev = dev;
 	domain->owner = owner;
 	domain->window = SZ_2M;
+	domain->scratch = NULL;
 	domain->max_order = UINT_MAX;
 	if (dev)
 		domain->max_order = ilog2(max_t(size_t, PAGE_SIZE,
@@ -154,12 +183,16 @@ EXPORT_SYMBOL_GPL(uptr_domain_init);
  * uptr_domain_fini() - tear down a domain
  * @domain: the domain, with all its ranges finalised
  *
+ * Frees the scratch arrays the domain kept for its populate calls.
+ *
  * Context: Process context.
  */
 void uptr_domain_fini(struct uptr_domain *domain)
 {
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_MAPPED]));
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_PINNED]));
+	uptr_scratch_free(domain->scratch);
+	domain->scratch = NULL;
 	mutex_destroy(&domain->lock);
 }
 EXPORT_SYMBOL_GPL(uptr_domain_fini);
@@ -682,21 +715,45 @@ EXPORT_SYMBOL_GPL(uptr_range_fini);
 /*
  * The scratch arrays of one populate call of @npages pages, sized for at
  * most one chunk: bounded, but sized by the user, so charged to the
- * caller's memory cgroup.  The blocks and PFNs are not zeroed: blocks are
- * written before they are read, and hmm_range_fault() writes every PFN of
- * the span it walked successfully.  Separate allocations: together they
- * would pass 128 KiB, where kvmalloc() asks for an order-6 page and falls
- * back to vmalloc().
+ * caller's memory cgroup.  A call of UPTR_SCRATCH_MIN_PAGES or more takes
+ * the domain's kept arrays, or allocates them for a whole chunk and leaves
+ * them to the domain at uptr_batch_free(); a concurrent call allocates
+ * its own.  The blocks and PFNs are not zeroed: blocks are written before
+ * they are read, and hmm_range_fault() writes every PFN of the span it
+ * walked successfully.  Separate allocations: together they would pass
+ * 128 KiB, where kvmalloc() asks for an order-6 page and falls back to
+ * vmalloc().
  */
 int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
 		     unsigned long npages)
 {
 	unsigned long n = min(npages, UPTR_CHUNK_PAGES);
 	const gfp_t gfp = GFP_KERNEL_ACCOUNT;
+	struct uptr_domain *domain = range->domain;
+	struct uptr_scratch *s;
 
 	memset(batch, 0, sizeof(*batch));
+	batch->max_order = domain->max_order;
+	if (n >= UPTR_SCRATCH_MIN_PAGES) {
+		s = xchg(&domain->scratch, NULL);
+		if (!s)
+			s = uptr_scratch_alloc(gfp);
+		if (!s)
+			return -ENOMEM;
+		batch->scratch = s;
+		batch->domain = domain;
+		batch->max_pages = UPTR_CHUNK_PAGES;
+		batch->blocks = s->blocks;
+		if (range->backend == UPTR_BACKEND_FAULT) {
+			batch->pfns = s->words;
+		} else {
+			batch->pages = s->words;
+			batch->pinned = s->pinned;
+		}
+		return 0;
+	}
+
 	batch->max_pages = n;
-	batch->max_order = range->domain->max_order;
 	batch->blocks = kvmalloc_array(n, sizeof(*batch->blocks), gfp);
 	if (!batch->blocks)
 		goto err_free;
@@ -735,6 +792,14 @@ void uptr_batch_reset(struct uptr_batch *batch, unsigned long start,
 
 void uptr_batch_free(struct uptr_batch *batch)
 {
+	struct uptr_scratch *s = batch->scratch;
+
+	if (s) {
+		/* Back to the domain, unless another call returned one. */
+		if (cmpxchg(&batch->domain->scratch, NULL, s))
+			uptr_scratch_free(s);
+		return;
+	}
 	bitmap_free(batch->pinned);
 	kvfree(batch->pages);
 	kvfree(batch->pfns);

@@ -68,6 +68,7 @@ struct device;
 struct mm_struct;
 struct page;
 struct uptr_range;
+struct uptr_scratch;
 
 /**
  * enum uptr_backend - how a range is mirrored
@@ -93,7 +94,8 @@ enum uptr_backend {
 /*
  * Populates collect, map and commit at most this many bytes at a time
  * (naturally aligned chunks), so that what one call allocates is bounded:
- * 4096 pages, at most 129 KiB of scratch arrays.  At least the FAULT window
+ * 4096 pages, at most 129 KiB of scratch arrays (one set of which a domain
+ * keeps for its calls of 2 MiB or more).  At least the FAULT window
  * of a domain.  16 MiB, not 2 MiB: each chunk pays one GUP or
  * hmm_range_fault() call, one DMA-map pass and one commit, which under
  * TCG cost as much per 2 MiB chunk as GUP itself costs per subpage of a
@@ -261,6 +263,13 @@ struct uptr_domain {
 	atomic64_t stats[UPTR_STAT_NR];
 	/** @events: invalidations per &enum mmu_notifier_event.  Atomic. */
 	atomic64_t events[UPTR_NR_EVENTS];
+	/**
+	 * @scratch: the scratch arrays of one populate call of a whole
+	 * chunk, kept for the next such call of any range of the domain, or
+	 * NULL.  Core-private.  Claimed and returned with xchg()/cmpxchg(),
+	 * no lock; freed by uptr_domain_fini().
+	 */
+	struct uptr_scratch *scratch;
 };
 
 /**

@@ -2409,6 +2409,115 @@ static void uptr_kunit_teardown_events(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, uptr_invalidate_is_teardown(&nrange));
 }
 
+/* Fill and check @len bytes at @start in pieces kmalloc() can serve. */
+static void uptr_kunit_fill_big(struct kunit *test, unsigned long start,
+				unsigned long len, u32 seed)
+{
+	unsigned long off;
+
+	for (off = 0; off < len; off += SZ_64K)
+		uptr_kunit_fill(test, start + off,
+				min_t(unsigned long, len - off, SZ_64K),
+				seed + off);
+}
+
+static unsigned long uptr_kunit_mirror_big(struct kunit *test,
+					   unsigned long start,
+					   unsigned long len)
+{
+	unsigned long off, n = 0;
+
+	for (off = 0; off < len; off += SZ_64K)
+		n += uptr_kunit_check_mirror(test, start + off,
+					     min_t(unsigned long, len - off,
+						   SZ_64K));
+	return n;
+}
+
+/*
+ * Populate calls of 2 MiB or more take the domain's kept scratch arrays
+ * (&uptr_domain.scratch) and leave them back; smaller calls allocate their
+ * own.  A call that runs while another holds the arrays allocates a second
+ * set and leaves it to the domain; the first call then finds the domain
+ * served and frees its own (a leak here is kmemleak's report).  The same
+ * arrays then serve a range of the other backend: what one backend left
+ * in them must not show in the other's entries.
+ */
+static void uptr_kunit_i12_scratch_kept(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long len = SZ_2M + SZ_64K, n = len >> PAGE_SHIFT;
+	struct uptr_scratch *s1, *s2;
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, len, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	uptr_kunit_fill_big(test, addr, len, 0x5c7a0000);
+	KUNIT_EXPECT_NULL(test, priv->domain.scratch);
+
+	KUNIT_ASSERT_EQ(test, uptr_range_init(range, &priv->domain,
+					      current->mm, addr, len,
+					      priv->backend, 0,
+					      &uptr_kunit_ops_hooks), 0);
+	priv->range_live = true;
+
+	/* Below 2 MiB: arrays of its own, none kept. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr,
+						  SZ_2M - PAGE_SIZE, 0), 0);
+	KUNIT_EXPECT_NULL(test, priv->domain.scratch);
+
+	/* 2 MiB: allocated once, kept, taken again by the next call. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, SZ_2M, 0), 0);
+	s1 = priv->domain.scratch;
+	KUNIT_ASSERT_NOT_NULL(test, s1);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr + SZ_64K, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_PTR_EQ(test, priv->domain.scratch, s1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len), n);
+
+	/*
+	 * A nested populate of the whole range between the outer call's
+	 * collection and its commit: the outer call holds s1.
+	 */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(range->mm, addr, len));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), 0);
+	priv->nested_in_commit = 1;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, len,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, priv->nested_in_commit, 0);
+	KUNIT_EXPECT_EQ(test, priv->nested_err, 0);
+	s2 = priv->domain.scratch;
+	KUNIT_ASSERT_NOT_NULL(test, s2);
+	KUNIT_EXPECT_PTR_NE(test, s2, s1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+	uptr_kunit_range_fini(priv);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
+
+	/* The other backend, same domain, same arrays. */
+	priv->backend = priv->backend == UPTR_BACKEND_PIN ?
+			UPTR_BACKEND_FAULT : UPTR_BACKEND_PIN;
+	KUNIT_ASSERT_EQ(test, uptr_range_init(range, &priv->domain,
+					      current->mm, addr, len,
+					      priv->backend, 0,
+					      &uptr_kunit_ops), 0);
+	priv->range_live = true;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, len,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_PTR_EQ(test, priv->domain.scratch, s2);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+	uptr_kunit_device_write_at(test, addr + SZ_2M + 5 * PAGE_SIZE,
+				   0x5c7d0000);
+}
+
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -2456,6 +2565,10 @@ static struct kunit_case uptr_kunit_cases[] = {
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_i12_slots_max_order,
 			 uptr_kunit_backend_gen_params),
+	/* Populates of 512 4K pages: ~2 s each on the debug TCG guest. */
+	KUNIT_CASE_PARAM_ATTR(uptr_kunit_i12_scratch_kept,
+			      uptr_kunit_backend_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
 	KUNIT_CASE_PARAM(uptr_kunit_cov_fault_partly_unmapped,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE(uptr_kunit_teardown_events),
