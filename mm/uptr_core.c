@@ -48,6 +48,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/error-injection.h>
 #include <linux/hmm.h>
+#include <linux/memcontrol.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -57,6 +58,7 @@
 #include <linux/backing-dev.h>
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
+#include <linux/vmalloc.h>
 
 #include <kunit/visibility.h>
 
@@ -103,16 +105,20 @@ static void uptr_scratch_free(struct uptr_scratch *s)
 	kfree(s);
 }
 
-/* Scratch arrays of a whole chunk, for either backend. */
+/*
+ * Scratch arrays of a whole chunk, for either backend, kept by a domain for
+ * its life: vmalloc memory, so that no high-order page stays pinned down
+ * by it (kmalloc would take an order-5 and an order-3 page).
+ */
 static struct uptr_scratch *uptr_scratch_alloc(gfp_t gfp)
 {
 	struct uptr_scratch *s = kzalloc(sizeof(*s), gfp);
 
 	if (!s)
 		return NULL;
-	s->blocks = kvmalloc_array(UPTR_CHUNK_PAGES, sizeof(*s->blocks), gfp);
-	s->words = kvmalloc_array(UPTR_CHUNK_PAGES, sizeof(unsigned long),
-				  gfp);
+	s->blocks = __vmalloc_array(UPTR_CHUNK_PAGES, sizeof(*s->blocks), gfp);
+	s->words = __vmalloc_array(UPTR_CHUNK_PAGES, sizeof(unsigned long),
+				   gfp);
 	s->pinned = bitmap_zalloc(UPTR_CHUNK_PAGES, gfp);
 	if (!s->blocks || !s->words || !s->pinned) {
 		uptr_scratch_free(s);
@@ -155,6 +161,7 @@ int uptr_domain_init(struct uptr_domain *domain, struct device *dev,
 	domain->owner = owner;
 	domain->window = SZ_2M;
 	domain->scratch = NULL;
+	domain->scratch_made = 0;
 	domain->max_order = UINT_MAX;
 	if (dev)
 		domain->max_order = ilog2(max_t(size_t, PAGE_SIZE,
@@ -191,8 +198,8 @@ void uptr_domain_fini(struct uptr_domain *domain)
 {
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_MAPPED]));
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_PINNED]));
-	uptr_scratch_free(domain->scratch);
-	domain->scratch = NULL;
+	uptr_scratch_free(xchg(&domain->scratch, NULL));
+	domain->scratch_made = 0;
 	mutex_destroy(&domain->lock);
 }
 EXPORT_SYMBOL_GPL(uptr_domain_fini);
@@ -714,32 +721,36 @@ EXPORT_SYMBOL_GPL(uptr_range_fini);
 
 /*
  * The scratch arrays of one populate call of @npages pages, sized for at
- * most one chunk: bounded, but sized by the user, so charged to the
- * caller's memory cgroup.  A call of UPTR_SCRATCH_MIN_PAGES or more takes
- * the domain's kept arrays, or allocates them for a whole chunk and leaves
- * them to the domain at uptr_batch_free(); a concurrent call allocates
- * its own.  The blocks and PFNs are not zeroed: blocks are written before
- * they are read, and hmm_range_fault() writes every PFN of the span it
- * walked successfully.  Separate allocations: together they would pass
- * 128 KiB, where kvmalloc() asks for an order-6 page and falls back to
- * vmalloc().
+ * most one chunk.  A call of UPTR_SCRATCH_MIN_PAGES or more takes the
+ * domain's kept set, or makes it if the domain has none yet; a call that
+ * finds the set lent to another call, a smaller call, and one whose
+ * domain could not make a set, allocate arrays of their own span's size
+ * and free them on return.  The blocks and PFNs are not zeroed: blocks are
+ * written before they are read, and hmm_range_fault() writes every PFN of
+ * the span it walked successfully.  Separate allocations of their own:
+ * together they would pass 128 KiB, where kvmalloc() asks for an order-6
+ * page and falls back to vmalloc().
  */
-int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
-		     unsigned long npages)
+static int __uptr_batch_alloc(struct uptr_batch *batch,
+			      struct uptr_range *range, unsigned long npages)
 {
 	unsigned long n = min(npages, UPTR_CHUNK_PAGES);
 	const gfp_t gfp = GFP_KERNEL_ACCOUNT;
 	struct uptr_domain *domain = range->domain;
-	struct uptr_scratch *s;
+	struct uptr_scratch *s = NULL;
 
+	BUILD_BUG_ON(UPTR_SCRATCH_MIN_PAGES > UPTR_CHUNK_PAGES);
 	memset(batch, 0, sizeof(*batch));
 	batch->max_order = domain->max_order;
 	if (n >= UPTR_SCRATCH_MIN_PAGES) {
 		s = xchg(&domain->scratch, NULL);
-		if (!s)
+		if (!s && !test_and_set_bit(0, &domain->scratch_made)) {
 			s = uptr_scratch_alloc(gfp);
-		if (!s)
-			return -ENOMEM;
+			if (!s)
+				clear_bit(0, &domain->scratch_made);
+		}
+	}
+	if (s) {
 		batch->scratch = s;
 		batch->domain = domain;
 		batch->max_pages = UPTR_CHUNK_PAGES;
@@ -773,6 +784,27 @@ err_free:
 	uptr_batch_free(batch);
 	return -ENOMEM;
 }
+
+/*
+ * Charged to the memory cgroup of the range's mm, also when the caller is
+ * a kernel worker (a driver's GPU fault handler), whose allocations would
+ * otherwise be charged to nobody, and the set a domain keeps with them.
+ */
+int uptr_batch_alloc(struct uptr_batch *batch, struct uptr_range *range,
+		     unsigned long npages)
+{
+	struct mem_cgroup *memcg, *old;
+	int err;
+
+	if (current->mm == range->mm)
+		return __uptr_batch_alloc(batch, range, npages);
+	memcg = get_mem_cgroup_from_mm(range->mm);
+	old = set_active_memcg(memcg);
+	err = __uptr_batch_alloc(batch, range, npages);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+	return err;
+}
 ALLOW_ERROR_INJECTION(uptr_batch_alloc, ERRNO);
 
 /* Start a chunk of @npages pages at @start with an empty block list. */
@@ -795,8 +827,15 @@ void uptr_batch_free(struct uptr_batch *batch)
 	struct uptr_scratch *s = batch->scratch;
 
 	if (s) {
-		/* Back to the domain, unless another call returned one. */
-		if (cmpxchg(&batch->domain->scratch, NULL, s))
+		if (IS_ENABLED(CONFIG_DEBUG_VM)) {
+			memset(s->blocks, 0xff,
+			       UPTR_CHUNK_PAGES * sizeof(*s->blocks));
+			memset(s->words, 0xff,
+			       UPTR_CHUNK_PAGES * sizeof(unsigned long));
+			bitmap_fill(s->pinned, UPTR_CHUNK_PAGES);
+		}
+		/* The domain's one set: its place is empty while lent. */
+		if (WARN_ON_ONCE(cmpxchg(&batch->domain->scratch, NULL, s)))
 			uptr_scratch_free(s);
 		return;
 	}

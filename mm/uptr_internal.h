@@ -59,10 +59,14 @@ struct uptr_block {
 /*
  * The scratch arrays of a whole chunk (UPTR_CHUNK_PAGES pages), for either
  * backend: @words holds hmm_range_fault()'s PFNs (FAULT) or GUP's pages
- * (PIN), @pinned is PIN's bitmap.  A domain keeps one for its next
- * populate call of UPTR_SCRATCH_MIN_PAGES or more (&uptr_domain.scratch):
- * for 16 MiB of huge pages, allocating and freeing the ~130 KiB of arrays
- * cost a quarter of the call.
+ * (PIN), @pinned is PIN's bitmap.  A domain keeps one set for its populate
+ * calls of UPTR_SCRATCH_MIN_PAGES or more (&uptr_domain.scratch): for
+ * 16 MiB of huge pages, allocating and freeing the arrays cost a quarter
+ * of the call.  What a set holds when a call takes it is undefined (the
+ * last call's PFNs, pages or bits; poisoned under CONFIG_DEBUG_VM): every
+ * array is written before it is read, and hmm_range_fault() ignores the
+ * per-page request bits of its input (uptr_hmm_call() passes a
+ * pfn_flags_mask of 0).
  */
 struct uptr_scratch {
 	struct uptr_block *blocks;

@@ -95,7 +95,7 @@ enum uptr_backend {
  * Populates collect, map and commit at most this many bytes at a time
  * (naturally aligned chunks), so that what one call allocates is bounded:
  * 4096 pages, at most 129 KiB of scratch arrays (one set of which a domain
- * keeps for its calls of 2 MiB or more).  At least the FAULT window
+ * keeps, in vmalloc memory, for its calls of 2 MiB or more).  At least the FAULT window
  * of a domain.  16 MiB, not 2 MiB: each chunk pays one GUP or
  * hmm_range_fault() call, one DMA-map pass and one commit, which under
  * TCG cost as much per 2 MiB chunk as GUP itself costs per subpage of a
@@ -264,12 +264,18 @@ struct uptr_domain {
 	/** @events: invalidations per &enum mmu_notifier_event.  Atomic. */
 	atomic64_t events[UPTR_NR_EVENTS];
 	/**
-	 * @scratch: the scratch arrays of one populate call of a whole
-	 * chunk, kept for the next such call of any range of the domain, or
-	 * NULL.  Core-private.  Claimed and returned with xchg()/cmpxchg(),
-	 * no lock; freed by uptr_domain_fini().
+	 * @scratch: scratch arrays sized for a whole populate chunk, kept
+	 * for the domain's populate calls of 2 MiB or more, or NULL while a
+	 * call uses them (or before the first such call).  Core-private.
+	 * Claimed and handed back with xchg()/cmpxchg(), no lock; freed by
+	 * uptr_domain_fini().
 	 */
 	struct uptr_scratch *scratch;
+	/**
+	 * @scratch_made: bit 0 is set once the domain owns its one set of
+	 * @scratch (kept or lent to a call).  Core-private, atomic bitops.
+	 */
+	unsigned long scratch_made;
 };
 
 /**

@@ -53,6 +53,8 @@
 /* Pages of the user buffer of each case: small, first touch is slow. */
 #define UPTR_KUNIT_NPAGES	16
 #define UPTR_KUNIT_SIZE		(UPTR_KUNIT_NPAGES * PAGE_SIZE)
+/* Populates of 2 MiB each thread of uptr_kunit_i12_scratch_race makes. */
+#define UPTR_KUNIT_RACE_ROUNDS	4
 
 /**
  * struct uptr_kunit_priv - per-case state
@@ -2436,19 +2438,19 @@ static unsigned long uptr_kunit_mirror_big(struct kunit *test,
 
 /*
  * Populate calls of 2 MiB or more take the domain's kept scratch arrays
- * (&uptr_domain.scratch) and leave them back; smaller calls allocate their
- * own.  A call that runs while another holds the arrays allocates a second
- * set and leaves it to the domain; the first call then finds the domain
- * served and frees its own (a leak here is kmemleak's report).  The same
- * arrays then serve a range of the other backend: what one backend left
- * in them must not show in the other's entries.
+ * (&uptr_domain.scratch) and hand them back; smaller calls allocate their
+ * own.  A call made while another holds the set (here nested in the
+ * outer call's before_commit hook) allocates arrays of its own size and
+ * frees them (a leak is kmemleak's report): the domain keeps one set.  A
+ * failed call hands the set back too.  The same set then serves a range
+ * of the other backend.
  */
 static void uptr_kunit_i12_scratch_kept(struct kunit *test)
 {
 	struct uptr_kunit_priv *priv = test->priv;
 	struct uptr_range *range = &priv->range;
 	const unsigned long len = SZ_2M + SZ_64K, n = len >> PAGE_SHIFT;
-	struct uptr_scratch *s1, *s2;
+	struct uptr_scratch *s1;
 	unsigned long addr;
 
 	addr = kunit_vm_mmap(test, NULL, 0, len, PROT_READ | PROT_WRITE,
@@ -2468,7 +2470,7 @@ static void uptr_kunit_i12_scratch_kept(struct kunit *test)
 						  SZ_2M - PAGE_SIZE, 0), 0);
 	KUNIT_EXPECT_NULL(test, priv->domain.scratch);
 
-	/* 2 MiB: allocated once, kept, taken again by the next call. */
+	/* 2 MiB: made once, kept, taken again by the next call. */
 	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, SZ_2M, 0), 0);
 	s1 = priv->domain.scratch;
 	KUNIT_ASSERT_NOT_NULL(test, s1);
@@ -2480,7 +2482,7 @@ static void uptr_kunit_i12_scratch_kept(struct kunit *test)
 
 	/*
 	 * A nested populate of the whole range between the outer call's
-	 * collection and its commit: the outer call holds s1.
+	 * collection and its commit, while the outer call holds s1.
 	 */
 	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(range->mm, addr, len));
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), 0);
@@ -2489,33 +2491,209 @@ static void uptr_kunit_i12_scratch_kept(struct kunit *test)
 						  UPTR_POPULATE_WRITE), 0);
 	KUNIT_EXPECT_EQ(test, priv->nested_in_commit, 0);
 	KUNIT_EXPECT_EQ(test, priv->nested_err, 0);
-	s2 = priv->domain.scratch;
-	KUNIT_ASSERT_NOT_NULL(test, s2);
-	KUNIT_EXPECT_PTR_NE(test, s2, s1);
+	KUNIT_EXPECT_PTR_EQ(test, priv->domain.scratch, s1);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), n);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len), n);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
 			uptr_kunit_expect_pinned(priv, n));
+
+	/* A call that fails on a hole hands the set back all the same. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(range->mm, addr, len));
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + SZ_2M, SZ_64K), 0);
+	KUNIT_EXPECT_EQ(test, uptr_range_populate(range, addr, len, 0),
+			-EFAULT);
+	KUNIT_EXPECT_PTR_EQ(test, priv->domain.scratch, s1);
 	uptr_kunit_range_fini(priv);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv), 0);
 
-	/* The other backend, same domain, same arrays. */
+	/* The other backend, same domain, same set. */
 	priv->backend = priv->backend == UPTR_BACKEND_PIN ?
 			UPTR_BACKEND_FAULT : UPTR_BACKEND_PIN;
+	KUNIT_ASSERT_EQ(test, uptr_range_init(range, &priv->domain,
+					      current->mm, addr, SZ_2M,
+					      priv->backend, 0,
+					      &uptr_kunit_ops), 0);
+	priv->range_live = true;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_PTR_EQ(test, priv->domain.scratch, s1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, SZ_2M),
+			SZ_2M >> PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, SZ_2M),
+			SZ_2M >> PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, SZ_2M >> PAGE_SHIFT));
+	uptr_kunit_device_write_at(test, addr + SZ_1M + 5 * PAGE_SIZE,
+				   0x5c7d0000);
+}
+
+/*
+ * Nothing of a kept set may be read before it is written.  All-ones words
+ * would be HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE as hmm_range_fault()
+ * input and bogus page pointers, all-ones blocks bogus blocks, and a full
+ * bitmap pins to release: a FAULT snapshot must still fault nothing in,
+ * and a PIN populate pin and keep exactly its own pages.
+ */
+static void uptr_kunit_i12_scratch_poisoned(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	const unsigned long len = SZ_4M, n = len >> PAGE_SHIFT;
+	struct uptr_scratch *s;
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, len, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	/* Only the first half is ever touched by the CPU. */
+	uptr_kunit_fill_big(test, addr, len / 2, 0x5c7e0000);
+	KUNIT_ASSERT_EQ(test, uptr_range_init(range, &priv->domain,
+					      current->mm, addr, len / 2,
+					      priv->backend, 0,
+					      &uptr_kunit_ops), 0);
+	priv->range_live = true;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, len / 2, 0),
+			0);
+	s = priv->domain.scratch;
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	uptr_kunit_range_fini(priv);
+	memset(s->words, 0xff, UPTR_CHUNK_PAGES * sizeof(unsigned long));
+	memset(s->blocks, 0xff, UPTR_CHUNK_PAGES * sizeof(*s->blocks));
+	bitmap_fill(s->pinned, UPTR_CHUNK_PAGES);
+
 	KUNIT_ASSERT_EQ(test, uptr_range_init(range, &priv->domain,
 					      current->mm, addr, len,
 					      priv->backend, 0,
 					      &uptr_kunit_ops), 0);
 	priv->range_live = true;
-	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, len,
-						  UPTR_POPULATE_WRITE), 0);
-	KUNIT_EXPECT_PTR_EQ(test, priv->domain.scratch, s2);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), n);
-	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len), n);
+	if (priv->backend == UPTR_BACKEND_FAULT) {
+		int err = uptr_range_populate(range, addr, len,
+					      UPTR_POPULATE_SNAPSHOT);
+
+		KUNIT_ASSERT_EQ(test, err, 0);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len / 2),
+				n / 2);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr + len / 2,
+						       len / 2), 0);
+	} else {
+		KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, len, 0),
+				0);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), n);
+		KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+				uptr_kunit_expect_pinned(priv, n));
+	}
+	KUNIT_EXPECT_PTR_EQ(test, priv->domain.scratch, s);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len / 2),
+			n / 2);
+}
+
+/* A range no device reads: nothing to stop on an invalidation. */
+static bool uptr_kunit_invalidate_idle(struct uptr_range *range,
+				       const struct mmu_notifier_range *nrange,
+				       unsigned long start, unsigned long end)
+{
+	return true;
+}
+
+static const struct uptr_range_ops uptr_kunit_ops_idle = {
+	.invalidate = uptr_kunit_invalidate_idle,
+};
+
+struct uptr_kunit_scratch_racer {
+	struct uptr_range range;
+	bool live;
+	unsigned long addr;
+	int err;
+	struct completion done;
+};
+
+static int uptr_kunit_scratch_race_thread(void *data)
+{
+	struct uptr_kunit_scratch_racer *r = data;
+	int i;
+
+	for (i = 0; i < UPTR_KUNIT_RACE_ROUNDS && !r->err; i++) {
+		if (!uptr_kunit_zap(r->range.mm, r->addr, SZ_2M))
+			r->err = -ENOENT;
+		else
+			r->err = uptr_range_populate(&r->range, r->addr,
+						     SZ_2M,
+						     UPTR_POPULATE_WRITE);
+	}
+	complete(&r->done);
+	return 0;
+}
+
+static void uptr_kunit_scratch_racer_fini(void *data)
+{
+	struct uptr_kunit_scratch_racer *r = data;
+
+	if (r->live)
+		uptr_range_fini(&r->range);
+	r->live = false;
+}
+
+/*
+ * Two ranges of one domain populated at once, by the case's thread and by
+ * a kthread that has no mm of its own (as a driver's fault worker): the
+ * set goes to one call at a time, the other allocates its own arrays,
+ * every populate gives the right entries, and the domain ends with its
+ * one set.  KCSAN's flavour of the run watches the hand-over.
+ */
+static void uptr_kunit_i12_scratch_race(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	const unsigned long np = SZ_2M >> PAGE_SHIFT;
+	struct uptr_kunit_scratch_racer *r;
+	struct task_struct *t;
+	unsigned long a1;
+	int i, err = 0;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	a1 = kunit_vm_mmap(test, NULL, 0, SZ_2M, PROT_READ | PROT_WRITE,
+			   MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	r->addr = kunit_vm_mmap(test, NULL, 0, SZ_2M, PROT_READ | PROT_WRITE,
+				MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !a1 || IS_ERR_VALUE(a1));
+	KUNIT_ASSERT_FALSE(test, !r->addr || IS_ERR_VALUE(r->addr));
+	KUNIT_ASSERT_EQ(test, uptr_range_init(&priv->range, &priv->domain,
+					      current->mm, a1, SZ_2M,
+					      priv->backend, 0,
+					      &uptr_kunit_ops), 0);
+	priv->range_live = true;
+	KUNIT_ASSERT_EQ(test, uptr_range_init(&r->range, &priv->domain,
+					      current->mm, r->addr, SZ_2M,
+					      priv->backend, 0,
+					      &uptr_kunit_ops_idle), 0);
+	r->live = true;
+	err = kunit_add_action_or_reset(test, uptr_kunit_scratch_racer_fini,
+					r);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	init_completion(&r->done);
+
+	t = kthread_run(uptr_kunit_scratch_race_thread, r, "uptr_kunit_race");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	for (i = 0; i < UPTR_KUNIT_RACE_ROUNDS && !err; i++) {
+		if (!uptr_kunit_zap(current->mm, a1, SZ_2M))
+			err = -ENOENT;
+		else
+			err = uptr_range_populate(&priv->range, a1, SZ_2M,
+						  UPTR_POPULATE_WRITE);
+	}
+	wait_for_completion(&r->done);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, r->err, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, a1, SZ_2M), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, a1, SZ_2M), np);
+	uptr_domain_lock(&priv->domain);
+	KUNIT_EXPECT_EQ(test, uptr_range_count_valid(&r->range, r->addr,
+						     SZ_2M), np);
+	uptr_domain_unlock(&priv->domain);
+	KUNIT_EXPECT_NOT_NULL(test, READ_ONCE(priv->domain.scratch));
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
-			uptr_kunit_expect_pinned(priv, n));
-	uptr_kunit_device_write_at(test, addr + SZ_2M + 5 * PAGE_SIZE,
-				   0x5c7d0000);
+			uptr_kunit_expect_pinned(priv, 2 * np));
+	uptr_kunit_scratch_racer_fini(r);
 }
 
 static struct kunit_case uptr_kunit_cases[] = {
@@ -2567,6 +2745,12 @@ static struct kunit_case uptr_kunit_cases[] = {
 			 uptr_kunit_backend_gen_params),
 	/* Populates of 512 4K pages: ~2 s each on the debug TCG guest. */
 	KUNIT_CASE_PARAM_ATTR(uptr_kunit_i12_scratch_kept,
+			      uptr_kunit_backend_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE_PARAM_ATTR(uptr_kunit_i12_scratch_poisoned,
+			      uptr_kunit_backend_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE_PARAM_ATTR(uptr_kunit_i12_scratch_race,
 			      uptr_kunit_backend_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
 	KUNIT_CASE_PARAM(uptr_kunit_cov_fault_partly_unmapped,
