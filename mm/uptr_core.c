@@ -977,8 +977,16 @@ static unsigned long uptr_batch_install(struct uptr_range *range,
 	}
 	WRITE_ONCE(range->nvalid, range->nvalid + added);
 	WRITE_ONCE(range->nwrite, range->nwrite + wadded);
-	if (installed)
+	if (installed) {
 		WRITE_ONCE(range->ncommits, range->ncommits + 1);
+		/*
+		 * The batch's own earlier holds are no reason to look at
+		 * its later blocks: they are disjoint.  Only another commit
+		 * since the collection is.
+		 */
+		if (!check)
+			batch->ncommits = range->ncommits;
+	}
 	uptr_stat_add(range->domain, UPTR_STAT_MAPPED, added);
 	uptr_stat_add(range->domain, UPTR_STAT_PAGES_POPULATED, added);
 	return installed;

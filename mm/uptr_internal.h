@@ -112,7 +112,9 @@ struct uptr_batch {
 	/*
 	 * &uptr_range.ncommits before the backend looked at which entries
 	 * are valid: if it is unchanged at the commit, no entry became
-	 * valid since, and the commit need not look for any.
+	 * valid since, and the commit need not look for any.  A hold of the
+	 * commit that installed blocks advances it past its own commit, so
+	 * that its later holds need not look either.
 	 */
 	unsigned long ncommits;
 	/*
