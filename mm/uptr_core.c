@@ -982,7 +982,8 @@ static unsigned long uptr_batch_install(struct uptr_range *range,
 		/*
 		 * The batch's own earlier holds are no reason to look at
 		 * its later blocks: they are disjoint.  Only another commit
-		 * since the collection is.
+		 * since the collection is, and a hold that looked verified
+		 * only its own blocks, so it must not advance.
 		 */
 		if (!check)
 			batch->ncommits = range->ncommits;

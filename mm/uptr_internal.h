@@ -111,10 +111,13 @@ struct uptr_batch {
 	unsigned long seq;
 	/*
 	 * &uptr_range.ncommits before the backend looked at which entries
-	 * are valid: if it is unchanged at the commit, no entry became
-	 * valid since, and the commit need not look for any.  A hold of the
-	 * commit that installed blocks advances it past its own commit, so
-	 * that its later holds need not look either.
+	 * are valid: if it is unchanged at the commit, no entry of the
+	 * batch's blocks not installed yet became valid since, and the
+	 * commit need not look for any.  A hold of the domain lock that
+	 * installed blocks without looking at them (no other commit since
+	 * the collection, or no valid entry at all) sets it to include its
+	 * own commit, so that later holds need not look either; a hold that
+	 * looked must not, as it checked only its own blocks.
 	 */
 	unsigned long ncommits;
 	/*

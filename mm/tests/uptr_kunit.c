@@ -84,6 +84,8 @@
  * @nested_in_commit: number of times that hook still commits a populate of
  *	the whole range while the populate that called it waits to commit
  * @nested_err: what that nested populate returned
+ * @nested_start: first address of that populate, 0 for the whole range
+ * @nested_end: its end
  */
 struct uptr_kunit_priv {
 	struct device *dev;
@@ -111,6 +113,8 @@ struct uptr_kunit_priv {
 	u64 hook_dma_mapped;
 	int nested_in_commit;
 	int nested_err;
+	unsigned long nested_start;
+	unsigned long nested_end;
 };
 
 static const enum uptr_backend uptr_kunit_backends[] = {
@@ -239,9 +243,12 @@ static void uptr_kunit_hook(struct uptr_range *range)
 	}
 	if (priv->nested_in_commit > 0) {
 		priv->nested_in_commit--;
-		priv->nested_err = uptr_populate_once(range, range->start,
-						      range->end,
-						      UPTR_POPULATE_WRITE);
+		priv->nested_err = priv->nested_end ?
+			uptr_populate_once(range, priv->nested_start,
+					   priv->nested_end,
+					   UPTR_POPULATE_WRITE) :
+			uptr_populate_once(range, range->start, range->end,
+					   UPTR_POPULATE_WRITE);
 	}
 }
 
@@ -2496,6 +2503,33 @@ static void uptr_kunit_i12_scratch_kept(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len), n);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
 			uptr_kunit_expect_pinned(priv, n));
+
+	/*
+	 * The chunk's 528 4K blocks are committed in two holds of the domain
+	 * lock (UPTR_COMMIT_BLOCKS).  A nested populate of exactly the
+	 * second hold's blocks: the first hold must look for valid entries
+	 * (another commit ran since the collection) and must not let the
+	 * second skip looking, which finds its 16 blocks valid already and
+	 * installs none of them: no double entry, pin or DMA mapping.
+	 */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(range->mm, addr, len));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), 0);
+	priv->nested_in_commit = 1;
+	priv->nested_start = addr + UPTR_COMMIT_BLOCKS * PAGE_SIZE;
+	priv->nested_end = addr + len;
+	/* Both write: a read would map the zero page the nested one COWs. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, len,
+						  UPTR_POPULATE_WRITE), 0);
+	priv->nested_end = 0;
+	KUNIT_EXPECT_EQ(test, priv->nested_in_commit, 0);
+	KUNIT_EXPECT_EQ(test, priv->nested_err, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, addr, len), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_MAPPED), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), n);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_pinned(test, priv),
+			uptr_kunit_expect_pinned(priv, n));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, addr, len), n);
 
 	/* A call that fails on a hole hands the set back all the same. */
 	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(range->mm, addr, len));
