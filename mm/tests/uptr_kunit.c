@@ -2641,19 +2641,27 @@ struct uptr_kunit_scratch_racer {
 	struct completion done;
 };
 
+/* Zap and repopulate the 2 MiB of @range at @addr, a few times over. */
+static int uptr_kunit_race_rounds(struct uptr_range *range,
+				  unsigned long addr)
+{
+	int i, err = 0;
+
+	for (i = 0; i < UPTR_KUNIT_RACE_ROUNDS && !err; i++) {
+		if (!uptr_kunit_zap(range->mm, addr, SZ_2M))
+			err = -ENOENT;
+		else
+			err = uptr_range_populate(range, addr, SZ_2M,
+						  UPTR_POPULATE_WRITE);
+	}
+	return err;
+}
+
 static int uptr_kunit_scratch_race_thread(void *data)
 {
 	struct uptr_kunit_scratch_racer *r = data;
-	int i;
 
-	for (i = 0; i < UPTR_KUNIT_RACE_ROUNDS && !r->err; i++) {
-		if (!uptr_kunit_zap(r->range.mm, r->addr, SZ_2M))
-			r->err = -ENOENT;
-		else
-			r->err = uptr_range_populate(&r->range, r->addr,
-						     SZ_2M,
-						     UPTR_POPULATE_WRITE);
-	}
+	r->err = uptr_kunit_race_rounds(&r->range, r->addr);
 	complete(&r->done);
 	return 0;
 }
@@ -2681,7 +2689,7 @@ static void uptr_kunit_i12_scratch_race(struct kunit *test)
 	struct uptr_kunit_scratch_racer *r;
 	struct task_struct *t;
 	unsigned long a1;
-	int i, err = 0;
+	int err;
 
 	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r);
@@ -2708,13 +2716,7 @@ static void uptr_kunit_i12_scratch_race(struct kunit *test)
 
 	t = kthread_run(uptr_kunit_scratch_race_thread, r, "uptr_kunit_race");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	for (i = 0; i < UPTR_KUNIT_RACE_ROUNDS && !err; i++) {
-		if (!uptr_kunit_zap(current->mm, a1, SZ_2M))
-			err = -ENOENT;
-		else
-			err = uptr_range_populate(&priv->range, a1, SZ_2M,
-						  UPTR_POPULATE_WRITE);
-	}
+	err = uptr_kunit_race_rounds(&priv->range, a1);
 	wait_for_completion(&r->done);
 	KUNIT_EXPECT_EQ(test, err, 0);
 	KUNIT_EXPECT_EQ(test, r->err, 0);
