@@ -845,51 +845,65 @@ void uptr_batch_free(struct uptr_batch *batch)
 	kvfree(batch->blocks);
 }
 
+/*
+ * The DMA (or physical) address of @order pages from @page for an entry of
+ * flags @flags, for a device @dev or none: one mapping.  A device-private
+ * page (FAULT only) is not mapped: its address is the physical one and
+ * %UPTR_ENTRY_DEVICE_PRIVATE is added to @flags.
+ */
+static __always_inline int uptr_map_block(struct uptr_range *range,
+					  struct page *page,
+					  unsigned int order, u8 *flags,
+					  u64 *addr)
+{
+	struct device *dev = range->domain->dev;
+	dma_addr_t dma;
+
+	if (range->backend == UPTR_BACKEND_FAULT &&
+	    is_device_private_page(page)) {
+		*addr = PFN_PHYS(page_to_pfn(page));
+		*flags |= UPTR_ENTRY_DEVICE_PRIVATE;
+	} else if (dev) {
+		if (uptr_dma_map_page(dev, page, PAGE_SIZE << order,
+				      uptr_dma_dir(*flags), &dma))
+			return -ENOMEM;
+		*addr = dma;
+		*flags |= UPTR_BLOCK_MAPPED;
+	} else {
+		*addr = page_to_phys(page);
+	}
+	return 0;
+}
+
 /**
- * uptr_batch_map() - DMA-map blocks of a batch
+ * uptr_batch_map() - DMA-map the blocks of a PIN batch
  * @range: the range
- * @batch: blocks collected by a backend
+ * @batch: blocks collected by the PIN backend, held by their pins
  * @from: first block to map
  * @to: one past the last block to map
  *
- * One DMA mapping per block, of its 2^order pages (device-private pages
- * are not mapped: their address is the physical one, with
- * %UPTR_ENTRY_DEVICE_PRIVATE).  This uses the pages' struct page: they must
- * be held by a reference (PIN), or the domain lock must be held after a
- * successful sequence check (FAULT, from uptr_batch_commit()).
+ * One DMA mapping per block, of its 2^order pages.  A FAULT batch is not
+ * mapped here but by uptr_batch_commit(), page by page as it installs
+ * them: its pages are held by no reference.
  *
- * Context: Process context, range populate_lock held; maybe the domain
- * lock (nothing here sleeps or allocates but GFP_ATOMIC in the DMA layer).
+ * Context: Process context, range populate_lock held, domain lock not held.
  * Return: 0 or -ENOMEM when a DMA mapping fails (nothing stays mapped).
  */
 int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch,
 		   unsigned long from, unsigned long to)
 {
-	struct device *dev = range->domain->dev;
 	struct uptr_block *b, *end = batch->blocks + to;
 	long mapped = 0;
-	dma_addr_t addr;
 
 	for (b = batch->blocks + from; b < end; b++) {
-		if (range->backend == UPTR_BACKEND_FAULT &&
-		    is_device_private_page(b->page)) {
-			b->addr = PFN_PHYS(page_to_pfn(b->page));
-			b->flags |= UPTR_ENTRY_DEVICE_PRIVATE;
-		} else if (dev) {
-			if (uptr_dma_map_page(dev, b->page,
-					      PAGE_SIZE << b->order,
-					      uptr_dma_dir(b->flags), &addr)) {
-				uptr_stat_add(range->domain,
-					      UPTR_STAT_DMA_MAPPED, mapped);
-				uptr_batch_unmap(range, batch);
-				return -ENOMEM;
-			}
-			b->addr = addr;
-			b->flags |= UPTR_BLOCK_MAPPED;
-			mapped++;
-		} else {
-			b->addr = page_to_phys(b->page);
+		if (uptr_map_block(range, b->page, b->order, &b->flags,
+				   &b->addr)) {
+			uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED,
+				      mapped);
+			uptr_batch_unmap(range, batch);
+			return -ENOMEM;
 		}
+		mapped += !!(b->flags & UPTR_BLOCK_MAPPED);
 	}
 	uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, mapped);
 	return 0;
@@ -921,17 +935,79 @@ void uptr_batch_unmap(struct uptr_range *range, struct uptr_batch *batch)
 }
 
 /*
- * Install blocks [@from, @to) of a batch whose sequence was checked under
- * the domain lock, which is held.  Return the number installed.
+ * Map and install the pages of a FAULT run of 4K pages (block @b, at range
+ * index @idx), each a block of order 0 of its own, under the domain lock
+ * after the sequence check.  Store the number of pages installed in *@n,
+ * and add those DMA-mapped to *@nmapped.  Not inlined: the loop of the caller
+ * keeps its registers.  Return 0, or -ENOMEM when a mapping failed, which
+ * stopped the run.
  */
-static unsigned long uptr_batch_install(struct uptr_range *range,
-					struct uptr_batch *batch,
-					unsigned long from, unsigned long to)
+static noinline int uptr_install_run(struct uptr_range *range,
+				     const struct uptr_batch *batch,
+				     const struct uptr_block *b,
+				     unsigned long idx, bool check,
+				     unsigned long *n, unsigned long *nmapped)
 {
-	struct uptr_block *b, *end = batch->blocks + to;
+	struct device *dev = range->domain->dev;
+	enum dma_data_direction dir = uptr_dma_dir(b->flags);
+	const unsigned long *pfns = batch->pfns + b->idx;
+	uptr_entry_t *entries = range->entries + idx;
+	struct page **pages = range->pages ? range->pages + idx : NULL;
+	uptr_entry_t e = UPTR_ENTRY_VALID | (b->flags & UPTR_ENTRY_WRITE);
+	unsigned long k, done = 0, mapped = 0;
+	struct page *page;
+	dma_addr_t addr;
+	int err = 0;
+
+	for (k = 0; k < b->run; k++) {
+		if (check && uptr_any_valid(range, idx + k, idx + k + 1))
+			continue;
+		VM_WARN_ON_ONCE(IS_ENABLED(CONFIG_DEBUG_VM) && !check &&
+				uptr_any_valid(range, idx + k, idx + k + 1));
+		page = hmm_pfn_to_page(pfns[k]);
+		if (is_device_private_page(page)) {
+			WRITE_ONCE(entries[k], PFN_PHYS(page_to_pfn(page)) | e |
+				   UPTR_ENTRY_DEVICE_PRIVATE);
+		} else if (dev) {
+			if (uptr_dma_map_page(dev, page, PAGE_SIZE, dir,
+					      &addr)) {
+				err = -ENOMEM;
+				break;
+			}
+			WRITE_ONCE(entries[k], addr | e);
+			mapped++;
+		} else {
+			WRITE_ONCE(entries[k], page_to_phys(page) | e);
+		}
+		if (pages)
+			pages[k] = page;
+		done++;
+	}
+	*n = done;
+	*nmapped += mapped;
+	return err;
+}
+
+/*
+ * Install blocks [@from, @to) of a batch whose sequence was checked under
+ * the domain lock, which is held, and count them in @batch->ninstalled (a
+ * run counts once, if any of its pages was installed).  A FAULT batch's
+ * pages are mapped here, each just before its entries are written, so that
+ * nothing stays mapped that is not installed.  Return 0, or -ENOMEM when a
+ * mapping failed: what the hold installed before stays installed.
+ */
+static int uptr_batch_install(struct uptr_range *range,
+			      struct uptr_batch *batch, unsigned long from,
+			      unsigned long to)
+{
 	unsigned long j, n, idx, added = 0, wadded = 0, installed = 0;
+	unsigned long idx0 = uptr_index(range, batch->start), mapped = 0;
+	struct uptr_block *b, *end = batch->blocks + to;
 	uptr_entry_t e, *entries;
 	bool check;
+	int err = 0;
+	u64 addr;
+	u8 flags;
 
 	lockdep_assert_held(&range->domain->lock);
 
@@ -944,14 +1020,41 @@ static unsigned long uptr_batch_install(struct uptr_range *range,
 	 */
 	check = range->nvalid && range->ncommits != batch->ncommits;
 	for (b = batch->blocks + from; b < end; b++) {
+		idx = idx0 + b->idx;
+		if (batch->map_in_commit && !b->order) {
+			err = uptr_install_run(range, batch, b, idx, check,
+					       &n, &mapped);
+			if (n) {
+				/* Count them in their slot (&uptr_range.huge). */
+				entries = uptr_slot(range, idx);
+				WRITE_ONCE(*entries, *entries + 2 * n);
+				b->flags |= UPTR_BLOCK_INSTALLED;
+				installed++;
+				added += n;
+				if (b->flags & UPTR_ENTRY_WRITE)
+					wadded += n;
+			}
+			if (err)
+				break;
+			continue;
+		}
 		n = 1UL << b->order;
-		idx = uptr_index(range, batch->start) + b->idx;
 		if (check && uptr_any_valid(range, idx, idx + n))
 			continue;
 		VM_WARN_ON_ONCE(IS_ENABLED(CONFIG_DEBUG_VM) && !check &&
 				uptr_any_valid(range, idx, idx + n));
-		e = b->addr | UPTR_ENTRY_VALID |
-		    (b->flags & (UPTR_ENTRY_WRITE | UPTR_ENTRY_DEVICE_PRIVATE)) |
+		flags = b->flags;
+		addr = b->addr;
+		if (batch->map_in_commit) {
+			/* Current: mapped by the CPU until we unlock. */
+			err = uptr_map_block(range, uptr_block_page(batch, b),
+					     b->order, &flags, &addr);
+			if (err)
+				break;
+			mapped += !!(flags & UPTR_BLOCK_MAPPED);
+		}
+		e = addr | UPTR_ENTRY_VALID |
+		    (flags & (UPTR_ENTRY_WRITE | UPTR_ENTRY_DEVICE_PRIVATE)) |
 		    FIELD_PREP(UPTR_ENTRY_ORDER_MASK, b->order);
 		if (b->order >= UPTR_HUGE_ORDER) {
 			/* One entry per slot, see &uptr_range.huge. */
@@ -968,7 +1071,7 @@ static unsigned long uptr_batch_install(struct uptr_range *range,
 			WRITE_ONCE(*entries, *entries + (2UL << b->order));
 		}
 		if (range->pages)
-			range->pages[idx] = b->page;
+			range->pages[idx] = uptr_block_page(batch, b);
 		b->flags |= UPTR_BLOCK_INSTALLED;
 		installed++;
 		added += n;
@@ -988,16 +1091,29 @@ static unsigned long uptr_batch_install(struct uptr_range *range,
 		if (!check)
 			batch->ncommits = range->ncommits;
 	}
+	batch->ninstalled += installed;
+	uptr_stat_add(range->domain, UPTR_STAT_DMA_MAPPED, mapped);
 	uptr_stat_add(range->domain, UPTR_STAT_MAPPED, added);
 	uptr_stat_add(range->domain, UPTR_STAT_PAGES_POPULATED, added);
-	return installed;
+	return err;
+}
+
+/* One past the last block of the hold that starts at block @from. */
+static unsigned long uptr_batch_hold_end(const struct uptr_batch *batch,
+					 unsigned long from)
+{
+	unsigned long work = 0;
+
+	while (from < batch->nblocks && work < UPTR_COMMIT_BLOCKS)
+		work += batch->blocks[from++].run;
+	return from;
 }
 
 /**
  * uptr_batch_commit() - install a batch if it is still current
  * @range: the range
- * @batch: the batch, mapped by uptr_batch_map(), or with
- *	@batch->map_in_commit set, only collected
+ * @batch: the batch, mapped by uptr_batch_map() (PIN), or with
+ *	@batch->map_in_commit set, only collected (FAULT)
  *
  * Takes the domain lock and installs the batch's blocks unless an
  * invalidation ran since @batch->seq was read: each block's entries are
@@ -1005,14 +1121,15 @@ static unsigned long uptr_batch_install(struct uptr_range *range,
  * (but for a read-only FAULT range, see &uptr_range.pages).  A batch of pages
  * held by no reference (@batch->map_in_commit) is DMA-mapped here, under
  * the lock and after that check, when the pages are known to be still
- * mapped by the CPU.
+ * mapped by the CPU, each page as its entry is written: nothing of such a
+ * batch stays mapped and not installed.
  *
  * The domain lock is the notifier lock of every range of the domain, so
- * it is held for at most %UPTR_COMMIT_BLOCKS blocks at a time: a chunk of
- * 4K pages is installed in several holds, each after its own sequence
- * check.  Blocks installed by an earlier hold stay valid (an invalidation
- * that ran in between dropped what it covered, and bumped the sequence, so
- * the next hold fails).
+ * it is held for fewer than 2 * %UPTR_COMMIT_BLOCKS mappings at a time: a
+ * chunk of 4K pages is installed in several holds, each after its own
+ * sequence check.  Blocks installed by an earlier hold stay valid (an
+ * invalidation that ran in between dropped what it covered, and bumped the
+ * sequence, so the next hold fails).
  *
  * Only a commit makes entries valid and commits of a range are serialised
  * by its populate_lock, so no block of the batch can be valid in the range
@@ -1025,57 +1142,45 @@ static unsigned long uptr_batch_install(struct uptr_range *range,
  * Return: 0: the range owns the installed blocks (PIN: their pins) and DMA
  * mappings, and the other blocks were unmapped (PIN: the caller releases
  * the pins not installed, see &uptr_batch.ninstalled).  -EAGAIN when the
- * batch raced with an invalidation, or -ENOMEM when a DMA mapping made here
- * failed: the blocks installed before stay installed (flagged
- * %UPTR_BLOCK_INSTALLED), and the caller still owns, and must release, the
- * others and what it mapped for them.
+ * batch raced with an invalidation (the blocks installed by earlier holds
+ * stay installed, flagged %UPTR_BLOCK_INSTALLED, and the caller still owns,
+ * and must release, the others and what it mapped for them), or, for a
+ * FAULT batch, -ENOMEM when a DMA mapping made here failed: the pages
+ * installed before it stay installed, and nothing else stays mapped.
  */
 int uptr_batch_commit(struct uptr_range *range, struct uptr_batch *batch)
 {
 	struct uptr_domain *domain = range->domain;
-	unsigned long from, to, installed = 0;
-	int err = 0;
+	unsigned long from, to;
+	int err;
 
 	lockdep_assert_held(&range->populate_lock);
 
 	if (range->ops->before_commit)
 		range->ops->before_commit(range);
 
+	batch->ninstalled = 0;
 	for (from = 0; ; from = to) {
-		to = min(from + UPTR_COMMIT_BLOCKS, batch->nblocks);
+		to = uptr_batch_hold_end(batch, from);
 		mutex_lock(&domain->lock);
 		if (mmu_interval_read_retry(&range->notifier, batch->seq)) {
 			err = -EAGAIN;
 			goto out_unlock;
 		}
-		if (batch->map_in_commit) {
-			/* Current pages, mapped by the CPU until we unlock. */
-			err = uptr_batch_map(range, batch, from, to);
-			if (err)
-				goto out_unlock;
-		}
-		installed += uptr_batch_install(range, batch, from, to);
-		/*
-		 * What was not installed must not stay mapped.  A FAULT
-		 * batch holds no page reference: once the domain lock is
-		 * dropped an invalidation may free its pages, so its
-		 * leftovers are unmapped before that.
-		 */
-		if (batch->map_in_commit && installed != to)
-			uptr_batch_unmap(range, batch);
+		err = uptr_batch_install(range, batch, from, to);
+		if (err)
+			goto out_unlock;
 		mutex_unlock(&domain->lock);
 		if (to >= batch->nblocks)
 			break;
 		cond_resched();
 	}
-	batch->ninstalled = installed;
-	if (installed != batch->nblocks && !batch->map_in_commit)
+	if (batch->ninstalled != batch->nblocks && !batch->map_in_commit)
 		uptr_batch_unmap(range, batch);
 	return 0;
 
 out_unlock:
 	mutex_unlock(&domain->lock);
-	batch->ninstalled = installed;
 	return err;
 }
 
@@ -1413,11 +1518,12 @@ out_unlock:
  * tracking; -ENOMEM, also (PIN) over RLIMIT_MEMLOCK; -ESRCH when the process
  * exited; -ERESTARTSYS on a signal; -EBUSY when invalidations kept racing.
  * The span is worked on in aligned chunks of %UPTR_POPULATE_CHUNK bytes;
- * on error nothing new of the chunk that failed stays pinned or mapped,
- * while chunks committed before it stay valid, like any populated entry,
- * until an invalidation or uptr_range_fini() drops them.  A chunk gives up
- * after lost races for %UPTR_RETRY_TIMEOUT_MS: -EBUSY, or for PIN -ENOMEM
- * when GUP kept failing with -ENOMEM.
+ * on error nothing stays pinned or mapped that no entry holds, while the
+ * entries installed before the error (chunks committed before, and parts
+ * of the chunk that failed, see uptr_batch_commit()) stay valid, like any
+ * populated entry, until an invalidation or uptr_range_fini() drops them.
+ * A chunk gives up after lost races for %UPTR_RETRY_TIMEOUT_MS: -EBUSY, or
+ * for PIN -ENOMEM when GUP kept failing with -ENOMEM.
  */
 int uptr_range_populate(struct uptr_range *range, unsigned long start,
 			unsigned long length, unsigned int flags)

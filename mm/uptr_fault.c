@@ -219,7 +219,10 @@ static bool uptr_fault_any_valid(struct uptr_range *range, unsigned long first,
  * the PFNs inside it are not looked at one by one, only its last one, which
  * the same mapping reported.  Pages already valid in the range (a snapshot
  * over entries populated before) get no block; neither does a block that
- * would contain one.
+ * would contain one.  Consecutive 4K pages of one write permission inside
+ * one %UPTR_HUGE_SIZE slot, at most %UPTR_COMMIT_BLOCKS of them, become one
+ * run (&uptr_block.run): each stays a block of its own for the commit,
+ * which finds its page from its PFN.
  */
 static void uptr_fault_blocks(struct uptr_range *range,
 			      struct uptr_batch *batch,
@@ -227,14 +230,19 @@ static void uptr_fault_blocks(struct uptr_range *range,
 {
 	unsigned long i, n, p, q, vpfn, idx0 = uptr_index(range, batch->start);
 	bool any_valid = READ_ONCE(range->nvalid);
+	bool ro = range->flags & UPTR_RANGE_READ_ONLY;
+	struct uptr_block *run = NULL;
 	unsigned int order;
 	u8 flags;
 
+	BUILD_BUG_ON(UPTR_COMMIT_BLOCKS > U16_MAX);
 	for (i = 0; i < batch->npages; i += n) {
 		p = pfns[i];
 		n = 1;
-		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR))
+		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR)) {
+			run = NULL;
 			continue;
+		}
 		if (any_valid) {
 			uptr_entry_t e = uptr_entry_at(range, idx0 + i);
 
@@ -242,12 +250,14 @@ static void uptr_fault_blocks(struct uptr_range *range,
 				/* Over the rest of the valid block. */
 				n = min(uptr_block_end(range, idx0 + i, e) - idx0,
 					batch->npages) - i;
+				run = NULL;
 				continue;
 			}
 		}
+		flags = (p & HMM_PFN_WRITE) && !ro ? UPTR_ENTRY_WRITE : 0;
+		vpfn = (batch->start >> PAGE_SHIFT) + i;
 		order = hmm_pfn_to_map_order(p);
 		if (order) {
-			vpfn = (batch->start >> PAGE_SHIFT) + i;
 			order = min_t(unsigned int, order,
 				      vpfn ? __ffs(vpfn) : BITS_PER_LONG);
 			order = min_t(unsigned int, order,
@@ -263,11 +273,25 @@ static void uptr_fault_blocks(struct uptr_range *range,
 			    uptr_fault_any_valid(range, idx0 + i, 1UL << order))
 				order = 0;
 		}
-		n = 1UL << order;
-		flags = 0;
-		if ((p & HMM_PFN_WRITE) && !(range->flags & UPTR_RANGE_READ_ONLY))
-			flags = UPTR_ENTRY_WRITE;
-		uptr_batch_add(batch, i, order, hmm_pfn_to_page(p), flags);
+		if (order) {
+			n = 1UL << order;
+			uptr_batch_add(batch, i, order, hmm_pfn_to_page(p),
+				       flags);
+			run = NULL;
+			continue;
+		}
+		/* A 4K page: the next one of the current run, or a new run. */
+		if (run && run->flags == flags &&
+		    vpfn & ((1UL << UPTR_HUGE_ORDER) - 1) &&
+		    run->run < UPTR_COMMIT_BLOCKS) {
+			run->run++;
+			continue;
+		}
+		run = &batch->blocks[batch->nblocks++];
+		run->idx = i;
+		run->run = 1;
+		run->order = 0;
+		run->flags = flags;
 	}
 }
 

@@ -21,15 +21,18 @@
  * lock, the page of a valid entry is alive even without a reference.
  */
 
+#include <linux/hmm.h>
 #include <linux/uptr.h>
 
 /* Pages of the largest chunk a backend collects at once. */
 #define UPTR_CHUNK_PAGES	(UPTR_POPULATE_CHUNK >> PAGE_SHIFT)
 
 /*
- * Blocks a commit installs (and FAULT DMA-maps) per hold of the domain
- * lock, the notifier lock of every range of the domain: as many as a
- * 2 MiB chunk of 4K pages, whatever the chunk size.
+ * Work a commit does per hold of the domain lock, the notifier lock of
+ * every range of the domain: a hold takes blocks until they hold at least
+ * this many DMA mappings (a FAULT run, of at most this many pages, counts
+ * each of its pages), so it installs (and FAULT DMA-maps) fewer than twice
+ * as many: about a 2 MiB chunk of 4K pages, whatever the chunk size.
  */
 #define UPTR_COMMIT_BLOCKS	512
 
@@ -40,12 +43,20 @@
  * from it, one dirty and one unpin per folio.
  */
 struct uptr_block {
-	/* First page; FAULT: computed from the PFN, not dereferenced. */
+	/* PIN: first page.  FAULT: unused, see uptr_block_page(). */
 	struct page *page;
-	/* DMA (or physical) address of @page once mapped. */
+	/* PIN: DMA (or physical) address of @page once mapped. */
 	u64 addr;
 	/* Batch index of the first page. */
 	u32 idx;
+	/*
+	 * FAULT: number of blocks of order 0 at consecutive indices in one
+	 * %UPTR_HUGE_SIZE slot that this one stands for, at most
+	 * %UPTR_COMMIT_BLOCKS, each a 4K page of its own with its own DMA
+	 * mapping and entry (a run: the backend writes one block for them,
+	 * not one each); 1 otherwise.
+	 */
+	u16 run;
 	/* log2 of the number of pages. */
 	u8 order;
 	/* UPTR_ENTRY_WRITE, UPTR_ENTRY_DEVICE_PRIVATE, UPTR_BLOCK_*. */
@@ -92,7 +103,7 @@ struct uptr_batch {
 	/* Blocks collected, in address order, and how many. */
 	struct uptr_block *blocks;
 	unsigned long nblocks;
-	/* Blocks the last commit installed. */
+	/* Blocks the last commit installed (a run counts once). */
 	unsigned long ninstalled;
 	/* FAULT: hmm_range_fault() output, one per page of the chunk. */
 	unsigned long *pfns;
@@ -191,9 +202,23 @@ static inline void uptr_batch_add(struct uptr_batch *batch, unsigned long idx,
 		b->page = nth_page(page, k);
 		b->addr = 0;
 		b->idx = idx + k;
+		b->run = 1;
 		b->order = o;
 		b->flags = flags;
 	}
+}
+
+/*
+ * The first page of block @b.  A FAULT batch (@batch->map_in_commit) keeps
+ * no page pointer: the page is computed from hmm_range_fault()'s PFN, and
+ * may be dereferenced only under the domain lock after the sequence check.
+ */
+static inline struct page *uptr_block_page(const struct uptr_batch *batch,
+					   const struct uptr_block *b)
+{
+	if (batch->map_in_commit)
+		return hmm_pfn_to_page(batch->pfns[b->idx]);
+	return b->page;
 }
 
 int uptr_batch_map(struct uptr_range *range, struct uptr_batch *batch,

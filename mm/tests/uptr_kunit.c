@@ -2732,6 +2732,118 @@ static void uptr_kunit_i12_scratch_race(struct kunit *test)
 	uptr_kunit_scratch_racer_fini(r);
 }
 
+/*
+ * FAULT runs of 4K pages (&uptr_block.run): a run ends where the write
+ * permission changes and at each %UPTR_HUGE_SIZE slot, and each of its
+ * pages is still a block of its own, one DMA mapping and one entry.  The
+ * span starts 5 pages before a slot and ends 11 pages into the slot after
+ * the next, every third page read-faulted only (the shared zero page, not
+ * writable), the others written.
+ */
+static void uptr_kunit_i12_fault_runs(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_range *range = &priv->range;
+	unsigned long addr, start, len, np, i, badw = 0, bado = 0;
+	struct vm_area_struct *vma;
+	uptr_entry_t e;
+	u8 *buf;
+
+	if (priv->backend != UPTR_BACKEND_FAULT)
+		kunit_skip(test, "FAULT only: PIN builds no runs");
+	addr = kunit_vm_mmap(test, NULL, 0, 4 * SZ_2M, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	mmap_write_lock(current->mm);
+	vma = find_vma(current->mm, addr);
+	if (vma)
+		vm_flags_set(vma, VM_NOHUGEPAGE);
+	mmap_write_unlock(current->mm);
+	start = ALIGN(addr, SZ_2M) + SZ_2M - 5 * PAGE_SIZE;
+	len = SZ_2M + 16 * PAGE_SIZE;
+	np = len >> PAGE_SHIFT;
+
+	/* Read every page (the zero page), then write two in three. */
+	buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, copy_from_user(buf, (void __user *)start, len),
+			0);
+	for (i = 0; i < np; i++)
+		if (i % 3)
+			uptr_kunit_fill(test, start + i * PAGE_SIZE, PAGE_SIZE,
+					0x52550000 + i);
+
+	/* The hooks' range: a populate nested in a commit, below. */
+	KUNIT_ASSERT_EQ(test, uptr_range_init(range, &priv->domain,
+					      current->mm, start, len,
+					      priv->backend, 0,
+					      &uptr_kunit_ops_hooks), 0);
+	priv->range_live = true;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, start, len, 0), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, start, len), np);
+	uptr_domain_lock(range->domain);
+	for (i = 0; i < np; i++) {
+		e = uptr_range_entry(range, start + i * PAGE_SIZE);
+		if (!(e & UPTR_ENTRY_WRITE) != !(i % 3))
+			badw++;
+		if (!(e & UPTR_ENTRY_VALID) || uptr_entry_order(e))
+			bado++;
+	}
+	uptr_domain_unlock(range->domain);
+	KUNIT_EXPECT_EQ_MSG(test, badw, 0,
+			    "a page got the write permission of its run");
+	KUNIT_EXPECT_EQ(test, bado, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), np);
+	KUNIT_EXPECT_EQ(test, range->huge[0] >> 1, 5);
+	KUNIT_EXPECT_EQ(test, range->huge[1] >> 1, 512);
+	KUNIT_EXPECT_EQ(test, range->huge[2] >> 1, 11);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len), np);
+
+	/* One page inside a run: that page only, and its mapping, go. */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm,
+					       start + 101 * PAGE_SIZE,
+					       PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, start, len), np - 1);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED),
+			np - 1);
+	KUNIT_EXPECT_EQ(test, range->huge[1] >> 1, 511);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len),
+			np - 1);
+
+	/* Populated again: one block for the page, in the middle of runs. */
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, start, len, 0), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, start, len), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len), np);
+
+	/*
+	 * 64 pages dropped and written again, collected as one writable run;
+	 * between its collection and its commit, a nested populate (for
+	 * writing: nothing to break COW of) installs 20 pages in the middle
+	 * of the run: the commit skips exactly those.
+	 */
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(current->mm,
+					       start + 200 * PAGE_SIZE,
+					       64 * PAGE_SIZE));
+	uptr_kunit_fill(test, start + 200 * PAGE_SIZE, 64 * PAGE_SIZE,
+			0x52560000);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, start, len), np - 64);
+	priv->nested_in_commit = 1;
+	priv->nested_start = start + 220 * PAGE_SIZE;
+	priv->nested_end = start + 240 * PAGE_SIZE;
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, start, len, 0), 0);
+	KUNIT_EXPECT_EQ(test, priv->nested_in_commit, 0);
+	KUNIT_EXPECT_EQ(test, priv->nested_err, 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, start, len), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_stat(priv, UPTR_STAT_DMA_MAPPED), np);
+	KUNIT_EXPECT_EQ(test, range->huge[1] >> 1, 512);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_slots_check(test), 0);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_check_mirror(test, start, len), np);
+}
+
 static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM(uptr_kunit_populate_readback,
 			 uptr_kunit_backend_gen_params),
@@ -2789,6 +2901,8 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM_ATTR(uptr_kunit_i12_scratch_race,
 			      uptr_kunit_backend_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE_PARAM(uptr_kunit_i12_fault_runs,
+			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_cov_fault_partly_unmapped,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE(uptr_kunit_teardown_events),
