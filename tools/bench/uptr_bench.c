@@ -1294,7 +1294,7 @@ static void bench_uptr_register(const struct buf *b, int backend)
 		    be, bk, b->size, "per call", "ns", vr8, n, 1,
 		    "the 8th revalidation in a row (REVAL_RUN)");
 	/* Beside them, not instead: the same 1st call, no system call. */
-	add_samples("revalidate", "uptr populate (valid range, kernel clock)",
+	add_samples("revalidate", "uptr populate (valid range; kernel clock)",
 		    be, bk, b->size, "per call", "ns", vkr, nkr, 1,
 		    "1st revalidation: ktime in uptr_test, no syscall");
 	if (nka)
@@ -2591,7 +2591,7 @@ static void print_verdicts(void)
 
 				const char *rn = "uptr populate (valid range)";
 				const char *rrn = "uptr populate (valid range) in a row";
-				const char *rkn = "uptr populate (valid range, kernel clock)";
+				const char *rkn = "uptr populate (valid range; kernel clock)";
 				const char *ran = "1-page range reval. after it (kernel clock)";
 				const struct row *r4 = NULL, *rr, *rr4, *rk, *rk4;
 				const struct row *ra;
