@@ -48,6 +48,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/error-injection.h>
 #include <linux/hmm.h>
+#include <linux/list_lru.h>
 #include <linux/memcontrol.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
@@ -55,6 +56,7 @@
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/shrinker.h>
 #include <linux/backing-dev.h>
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
@@ -106,9 +108,10 @@ static void uptr_scratch_free(struct uptr_scratch *s)
 }
 
 /*
- * Scratch arrays of a whole chunk, for either backend, kept by a domain for
- * its life: vmalloc memory, so that no high-order page stays pinned down
- * by it (kmalloc would take an order-5 and an order-3 page).
+ * Scratch arrays of a whole chunk, for either backend, kept by a domain
+ * until its fini or the shrinker: vmalloc memory, so that no high-order
+ * page stays pinned down by it (kmalloc would take an order-5 and an
+ * order-3 page).
  */
 static struct uptr_scratch *uptr_scratch_alloc(gfp_t gfp)
 {
@@ -125,6 +128,89 @@ static struct uptr_scratch *uptr_scratch_alloc(gfp_t gfp)
 		return NULL;
 	}
 	return s;
+}
+
+/*
+ * Pages of one kept set, what the shrinker counts and frees: its two
+ * vmalloc arrays (the bitmap and the struct are a few hundred bytes).
+ */
+#define UPTR_SCRATCH_PAGES						\
+	((PAGE_ALIGN(UPTR_CHUNK_PAGES * sizeof(struct uptr_block)) +	\
+	  PAGE_ALIGN(UPTR_CHUNK_PAGES * sizeof(unsigned long))) >> PAGE_SHIFT)
+
+/*
+ * Domains that handed a kept set back (&uptr_domain.scratch_lru), for the
+ * shrinker.  A domain stays listed while a call borrows its set (taking
+ * it does not touch the list); the shrinker drops a domain it finds
+ * without a set.  Everything is on node 0 of the list_lru: the shrinker
+ * is neither NUMA- nor memcg-aware (a set is vmalloc memory of any node,
+ * charged to the memcg of the mm whose call made it), so global reclaim
+ * and drop_caches free the sets, a memory cgroup's own reclaim does not.
+ * The isolate callback runs under the list's lock, which
+ * uptr_domain_fini() takes to unlist the domain: that is what keeps a
+ * domain alive while the shrinker looks at it.
+ */
+static struct list_lru uptr_scratch_lru;
+static struct shrinker *uptr_scratch_shrinker;
+
+/* Keep @domain's set, back from a call, findable by the shrinker. */
+static void uptr_scratch_listed(struct uptr_domain *domain)
+{
+	list_lru_add(&uptr_scratch_lru, &domain->scratch_lru, 0, NULL);
+}
+
+static unsigned long uptr_scratch_count(struct shrinker *shrinker,
+					struct shrink_control *sc)
+{
+	return list_lru_shrink_count(&uptr_scratch_lru, sc) *
+	       UPTR_SCRATCH_PAGES;
+}
+
+/*
+ * Take a listed domain's set, if it has one now (a call may have borrowed
+ * it), and unlist the domain either way.  Clearing scratch_made after the
+ * xchg() lets the domain's next call make a set again: the domain never
+ * owns two.
+ */
+static enum lru_status uptr_scratch_isolate(struct list_head *item,
+					    struct list_lru_one *list,
+					    spinlock_t *lock, void *arg)
+{
+	struct uptr_domain *domain = container_of(item, struct uptr_domain,
+						  scratch_lru);
+	struct list_head *dispose = arg;
+	struct uptr_scratch *s;
+
+	lockdep_assert_held(lock);
+	s = xchg(&domain->scratch, NULL);
+	if (s) {
+		clear_bit(0, &domain->scratch_made);
+		list_add(&s->dispose, dispose);
+	}
+	list_lru_isolate(list, item);
+	return LRU_REMOVED;
+}
+
+/*
+ * Free kept sets, whole: @sc->nr_to_scan is in pages, rounded up to sets.
+ * The sets are freed after the walk, outside the list's lock (vfree() may
+ * sleep).  Takes no domain or range lock: it cannot wait for a populate.
+ */
+static unsigned long uptr_scratch_scan(struct shrinker *shrinker,
+				       struct shrink_control *sc)
+{
+	unsigned long nr = DIV_ROUND_UP(sc->nr_to_scan, UPTR_SCRATCH_PAGES);
+	struct uptr_scratch *s, *next;
+	unsigned long freed = 0;
+	LIST_HEAD(dispose);
+
+	list_lru_walk_one(&uptr_scratch_lru, 0, NULL, uptr_scratch_isolate,
+			  &dispose, &nr);
+	list_for_each_entry_safe(s, next, &dispose, dispose) {
+		uptr_scratch_free(s);
+		freed += UPTR_SCRATCH_PAGES;
+	}
+	return freed;
 }
 
 /**
@@ -162,6 +248,7 @@ int uptr_domain_init(struct uptr_domain *domain, struct device *dev,
 	domain->window = SZ_2M;
 	domain->scratch = NULL;
 	domain->scratch_made = 0;
+	INIT_LIST_HEAD(&domain->scratch_lru);
 	domain->max_order = UINT_MAX;
 	if (dev)
 		domain->max_order = ilog2(max_t(size_t, PAGE_SIZE,
@@ -190,7 +277,8 @@ EXPORT_SYMBOL_GPL(uptr_domain_init);
  * uptr_domain_fini() - tear down a domain
  * @domain: the domain, with all its ranges finalised
  *
- * Frees the scratch arrays the domain kept for its populate calls.
+ * Frees the scratch arrays the domain kept for its populate calls (unless
+ * the shrinker freed them first).
  *
  * Context: Process context.
  */
@@ -198,6 +286,8 @@ void uptr_domain_fini(struct uptr_domain *domain)
 {
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_MAPPED]));
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_PINNED]));
+	/* Under the list's lock: the shrinker is done with @domain after. */
+	list_lru_del(&uptr_scratch_lru, &domain->scratch_lru, 0, NULL);
 	uptr_scratch_free(xchg(&domain->scratch, NULL));
 	domain->scratch_made = 0;
 	mutex_destroy(&domain->lock);
@@ -837,6 +927,8 @@ void uptr_batch_free(struct uptr_batch *batch)
 		/* The domain's one set: its place is empty while lent. */
 		if (WARN_ON_ONCE(cmpxchg(&batch->domain->scratch, NULL, s)))
 			uptr_scratch_free(s);
+		else
+			uptr_scratch_listed(batch->domain);
 		return;
 	}
 	bitmap_free(batch->pinned);
@@ -1727,6 +1819,37 @@ int uptr_range_populate_lock(struct uptr_range *range, unsigned long start,
 	}
 }
 EXPORT_SYMBOL_GPL(uptr_range_populate_lock);
+
+static int __init uptr_init(void)
+{
+	int err;
+
+	err = list_lru_init(&uptr_scratch_lru);
+	if (err)
+		return err;
+	uptr_scratch_shrinker = shrinker_alloc(0, "uptr-scratch");
+	if (!uptr_scratch_shrinker) {
+		err = -ENOMEM;
+		goto err_destroy_lru;
+	}
+	uptr_scratch_shrinker->count_objects = uptr_scratch_count;
+	uptr_scratch_shrinker->scan_objects = uptr_scratch_scan;
+	shrinker_register(uptr_scratch_shrinker);
+	return 0;
+
+err_destroy_lru:
+	list_lru_destroy(&uptr_scratch_lru);
+	return err;
+}
+module_init(uptr_init);
+
+/* Every domain was finalised by the modules that use this one. */
+static void __exit uptr_exit(void)
+{
+	shrinker_free(uptr_scratch_shrinker);
+	list_lru_destroy(&uptr_scratch_lru);
+}
+module_exit(uptr_exit);
 
 MODULE_DESCRIPTION("uptr: mirror user memory for devices (PIN and FAULT backends)");
 MODULE_LICENSE("GPL");

@@ -77,12 +77,16 @@ struct uptr_block {
  * last call's PFNs, pages or bits; poisoned under CONFIG_DEBUG_VM): every
  * array is written before it is read, and hmm_range_fault() ignores the
  * per-page request bits of its input (uptr_hmm_call() passes a
- * pfn_flags_mask of 0).
+ * pfn_flags_mask of 0).  The core's shrinker frees a kept set under memory
+ * pressure (see uptr_scratch_scan()); the domain makes a new one on its next
+ * call of that size.
  */
 struct uptr_scratch {
 	struct uptr_block *blocks;
 	void *words;
 	unsigned long *pinned;
+	/* On the shrinker's list of sets to free, once taken from a domain. */
+	struct list_head dispose;
 };
 
 /* Calls of at least this many pages use the domain's kept scratch. */

@@ -95,7 +95,8 @@ enum uptr_backend {
  * Populates collect, map and commit at most this many bytes at a time
  * (naturally aligned chunks), so that what one call allocates is bounded:
  * 4096 pages, at most 129 KiB of scratch arrays (one set of which a domain
- * keeps, in vmalloc memory, for its calls of 2 MiB or more).  At least the FAULT window
+ * keeps, in vmalloc memory, for its calls of 2 MiB or more, until its fini
+ * or a shrinker frees it).  At least the FAULT window
  * of a domain.  16 MiB, not 2 MiB: each chunk pays one GUP or
  * hmm_range_fault() call, one DMA-map pass and one commit, which under
  * TCG cost as much per 2 MiB chunk as GUP itself costs per subpage of a
@@ -268,14 +269,23 @@ struct uptr_domain {
 	 * for the domain's populate calls of 2 MiB or more, or NULL while a
 	 * call uses them (or before the first such call).  Core-private.
 	 * Claimed and handed back with xchg()/cmpxchg(), no lock; freed by
-	 * uptr_domain_fini().
+	 * uptr_domain_fini(), or by the core's shrinker under memory pressure
+	 * (claimed with xchg() under the lock of @scratch_lru's list).
 	 */
 	struct uptr_scratch *scratch;
 	/**
-	 * @scratch_made: bit 0 is set once the domain owns its one set of
-	 * @scratch (kept or lent to a call).  Core-private, atomic bitops.
+	 * @scratch_made: bit 0 is set while the domain owns its one set of
+	 * @scratch (kept or lent to a call); cleared by the shrinker when it
+	 * takes the set.  Core-private, atomic bitops.
 	 */
 	unsigned long scratch_made;
+	/**
+	 * @scratch_lru: the domain's place on the core's list of domains that
+	 * kept a @scratch set, which the shrinker walks.  Added when a call
+	 * hands the set back, removed by the shrinker or by
+	 * uptr_domain_fini().  Core-private, under that list's lock.
+	 */
+	struct list_head scratch_lru;
 };
 
 /**

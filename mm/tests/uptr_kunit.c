@@ -35,6 +35,7 @@
 
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/fs.h>
 #include <linux/completion.h>
 #include <linux/kthread.h>
 #include <linux/highmem.h>
@@ -2733,6 +2734,155 @@ static void uptr_kunit_i12_scratch_race(struct kunit *test)
 }
 
 /*
+ * drop_caches=2, as root writes it: drop_slab(), every shrinker, the way
+ * global reclaim runs them.  4 first, which only silences the kernel's
+ * "drop_caches: 2" line.  Each write at offset 0: a strict sysctl ignores
+ * a write past it.
+ */
+static int uptr_kunit_drop_slab(void)
+{
+	static const char *const vals[] = { "4", "2" };
+	struct file *f;
+	ssize_t n = 0;
+	loff_t pos;
+	int i;
+
+	f = filp_open("/proc/sys/vm/drop_caches", O_WRONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	for (i = 0; i < ARRAY_SIZE(vals) && n >= 0; i++) {
+		pos = 0;
+		n = kernel_write(f, vals[i], 1, &pos);
+		if (n >= 0 && n != 1)
+			n = -EIO;
+	}
+	filp_close(f, NULL);
+	return n < 0 ? n : 0;
+}
+
+struct uptr_kunit_dropper {
+	int err;
+	unsigned int ndrops;
+};
+
+static int uptr_kunit_dropper_thread(void *data)
+{
+	struct uptr_kunit_dropper *d = data;
+
+	while (!kthread_should_stop()) {
+		if (!d->err)
+			d->err = uptr_kunit_drop_slab();
+		WRITE_ONCE(d->ndrops, d->ndrops + 1);
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * One domain's life, as a driver's VM has it, on the 2 MiB THP at @thp:
+ * init, a range populated through the domain's set (made, then kept),
+ * fini of both, and the memory freed at once.
+ */
+static int uptr_kunit_domain_round(struct kunit *test, unsigned long thp)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_domain *domain;
+	struct uptr_range *range;
+	unsigned long n = 0;
+	int err = -ENOMEM;
+
+	domain = kzalloc(sizeof(*domain), GFP_KERNEL);
+	range = kzalloc(sizeof(*range), GFP_KERNEL);
+	if (!domain || !range)
+		goto out_free;
+	err = uptr_domain_init(domain, priv->dev, NULL);
+	if (err)
+		goto out_free;
+	err = uptr_range_init(range, domain, current->mm, thp, SZ_2M,
+			      priv->backend, 0, &uptr_kunit_ops_idle);
+	if (err)
+		goto out_fini_domain;
+	err = uptr_range_populate(range, thp, SZ_2M, UPTR_POPULATE_WRITE);
+	if (!err) {
+		uptr_domain_lock(domain);
+		n = uptr_range_count_valid(range, thp, SZ_2M);
+		uptr_domain_unlock(domain);
+		if (n != SZ_2M >> PAGE_SHIFT)
+			err = -EIO;
+	}
+	uptr_range_fini(range);
+out_fini_domain:
+	uptr_domain_fini(domain);
+out_free:
+	kfree(range);
+	kfree(domain);
+	return err;
+}
+
+/*
+ * The core's shrinker frees a domain's kept set (drop_caches=2 runs it,
+ * as global reclaim does): the domain forgets the set, keeps its valid
+ * entries, and its next call of 2 MiB makes a set again.  Then domains
+ * made, used and finalised, their memory freed at once, while another
+ * thread drops caches in a loop: a finalised domain must be off the
+ * shrinker's list before it is freed (KASAN reports the walk otherwise),
+ * and a set lent to a call must not be freed under it.
+ */
+static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
+{
+	struct uptr_kunit_priv *priv = test->priv;
+	struct uptr_domain *domain = &priv->domain;
+	const unsigned long np = SZ_2M >> PAGE_SHIFT;
+	struct uptr_kunit_dropper *d;
+	struct task_struct *t;
+	unsigned long thp;
+	int i, err = 0;
+
+	thp = uptr_kunit_thp_buf(test);
+	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, thp, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_ASSERT_NOT_NULL(test, READ_ONCE(domain->scratch));
+	KUNIT_EXPECT_TRUE(test, test_bit(0, &domain->scratch_made));
+	KUNIT_EXPECT_FALSE(test, list_empty_careful(&domain->scratch_lru));
+
+	KUNIT_ASSERT_EQ(test, uptr_kunit_drop_slab(), 0);
+	KUNIT_EXPECT_NULL(test, READ_ONCE(domain->scratch));
+	KUNIT_EXPECT_FALSE(test, test_bit(0, &domain->scratch_made));
+	KUNIT_EXPECT_TRUE(test, list_empty_careful(&domain->scratch_lru));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, thp, SZ_2M), np);
+
+	KUNIT_ASSERT_TRUE(test, uptr_kunit_zap(priv->range.mm, thp, SZ_2M));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), 0);
+	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, thp, SZ_2M,
+						  UPTR_POPULATE_WRITE), 0);
+	KUNIT_EXPECT_NOT_NULL(test, READ_ONCE(domain->scratch));
+	KUNIT_EXPECT_TRUE(test, test_bit(0, &domain->scratch_made));
+	KUNIT_EXPECT_FALSE(test, list_empty_careful(&domain->scratch_lru));
+	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
+	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, thp, SZ_2M), np);
+	uptr_kunit_range_fini(priv);
+
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	t = kthread_run(uptr_kunit_dropper_thread, d, "uptr_kunit_drop");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	/* Until the dropper went round a few times, within a bound. */
+	for (i = 0; !err && i < 64 * UPTR_KUNIT_RACE_ROUNDS; i++) {
+		if (i >= 4 * UPTR_KUNIT_RACE_ROUNDS &&
+		    READ_ONCE(d->ndrops) > UPTR_KUNIT_RACE_ROUNDS)
+			break;
+		err = uptr_kunit_domain_round(test, thp);
+	}
+	kthread_stop(t);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, d->err, 0);
+	KUNIT_EXPECT_GT(test, d->ndrops, UPTR_KUNIT_RACE_ROUNDS);
+	kunit_info(test, "%d domains, %u drops", i, d->ndrops);
+}
+
+/*
  * FAULT runs of 4K pages (&uptr_block.run): a run ends where the write
  * permission changes and at each %UPTR_HUGE_SIZE slot, and each of its
  * pages is still a block of its own, one DMA mapping and one entry.  The
@@ -2901,6 +3051,8 @@ static struct kunit_case uptr_kunit_cases[] = {
 	KUNIT_CASE_PARAM_ATTR(uptr_kunit_i12_scratch_race,
 			      uptr_kunit_backend_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE_PARAM(uptr_kunit_i12_scratch_shrink,
+			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_i12_fault_runs,
 			 uptr_kunit_backend_gen_params),
 	KUNIT_CASE_PARAM(uptr_kunit_cov_fault_partly_unmapped,
