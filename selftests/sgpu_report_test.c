@@ -153,7 +153,6 @@ static char *line_with(const char *text, const char *what)
 /* -------------------------------------------------------------------- */
 /* oom                                                                  */
 
-#define CG_ROOT		"/sys/fs/cgroup"
 /* The child's memory cgroup: room for its setup, not for its hog. */
 #define CG_MAX		(48UL << 20)
 /* The child allocates up to this much; reaching it is a failure. */
@@ -166,23 +165,6 @@ static char *line_with(const char *text, const char *what)
  * plus its 10 retries 100 ms apart.
  */
 #define BUSY_S		6
-
-/* A "key value" line of a cgroup file (@key NULL: its one number), or -1. */
-static long long cg_key(const char *cg, const char *file, const char *key)
-{
-	char path[300], buf[8192], *p;
-	size_t klen = key ? strlen(key) : 0;
-
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	if (read_file(path, buf, sizeof(buf)))
-		return -1;
-	if (!key)
-		return atoll(buf);
-	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, key, klen) && p[klen] == ' ')
-			return atoll(p + klen + 1);
-	return -1;
-}
 
 /* What the child tells the parent once it is set up. */
 struct oom_ready {
@@ -315,14 +297,8 @@ FIXTURE_SETUP(oom)
 	self->qfd = sgpu_open();
 	if (self->qfd < 0)
 		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
-	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
-		mkdir(CG_ROOT, 0755);
-		mount("none", CG_ROOT, "cgroup2", 0, NULL);
-	}
-	if (read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) ||
-	    !strstr(buf, "memory"))
+	if (cg_memory_enable())
 		SKIP(return, "no cgroup2 memory controller (CONFIG_MEMCG)");
-	ASSERT_EQ(0, write_file(CG_ROOT "/cgroup.subtree_control", "+memory"));
 	rmdir(CG_ROOT "/uptr-oom");
 	ASSERT_EQ(0, mkdir(CG_ROOT "/uptr-oom", 0755));
 	self->cg_made = true;

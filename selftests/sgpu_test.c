@@ -50,6 +50,7 @@ FIXTURE(sgpu) {
 	__u32 vm;
 	__u32 backend;	/* SGPU_USERPTR_BACKEND_* */
 	struct baseline base;
+	char cg[64];	/* a memory cgroup the test moved into, or "" */
 };
 
 FIXTURE_VARIANT(sgpu) {
@@ -94,6 +95,13 @@ FIXTURE_SETUP(sgpu)
 
 FIXTURE_TEARDOWN(sgpu)
 {
+	char pid[16];
+
+	if (self->cg[0]) {
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		EXPECT_EQ(0, write_file(CG_ROOT "/cgroup.procs", pid));
+		EXPECT_EQ(0, rmdir(self->cg));
+	}
 	if (self->qfd < 0)
 		return;
 	if (self->fd >= 0)
@@ -1436,6 +1444,105 @@ TEST_F(sgpu, large_pte)
 	EXPECT_EQ(6, buf[size - 1]);
 	c = cmd_fill(VA(2) + 16 * PAGE, 4, 0);
 	EXPECT_EQ(-EFAULT, run(self->fd, self->vm, &c, 1, NULL));
+}
+
+/*
+ * The kept scratch set's block array alone (4096 blocks of 24 bytes): the
+ * least a domain's set adds to its memory cgroup's "vmalloc" figure.
+ */
+#define SCRATCH_VMALLOC_MIN	(96 * 1024LL)
+
+/*
+ * Poll the "vmalloc" figure of memory.stat of @cg until it is at least
+ * @min (@min >= 0) or at most -@min (@min < 0), for up to 20 s: the
+ * kernel flushes memcg statistics every 2 s, reads in between may see old
+ * values.  Return: the last value read.
+ */
+static long long cg_vmalloc_wait(const char *cg, long long min)
+{
+	long long v = -1;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		v = cg_key(cg, "memory.stat", "vmalloc");
+		if (v >= 0 && (min >= 0 ? v >= min : v <= -min))
+			break;
+		usleep(100000);
+	}
+	return v;
+}
+
+/*
+ * What a populate allocates is charged to the memory cgroup of the
+ * userptr's process, also when the GPU fault worker of a fault-mode VM
+ * populates (uptr's set_active_memcg()), not to nobody: here the
+ * domain's kept scratch set, a populate's one vmalloc allocation
+ * (memory.stat "vmalloc").  The uptr shrinker frees it under
+ * drop_caches=2 and the cgroup gets it back; an invalidation and the next
+ * job make and charge it again; destroying the VM frees it.
+ */
+TEST_F_TIMEOUT(sgpu, memcg_scratch_charge, 300)
+{
+	const size_t size = 2 * TWOMEG;
+	long long base, made, shrunk, again, gone;
+	char path[96], pid[16], *raw, *buf, *shm;
+	const char *cg = self->cg;
+	struct drm_sgpu_cmd c;
+	__u32 ubo, sbo;
+
+	if (cg_memory_enable())
+		SKIP(return, "no cgroup2 memory controller (CONFIG_MEMCG)");
+	snprintf(path, sizeof(path), CG_ROOT "/uptr-scratch-%d", getpid());
+	ASSERT_EQ(0, mkdir(path, 0755));
+	/* The teardown moves back out and removes it. */
+	snprintf(self->cg, sizeof(self->cg), "%s", path);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, write_file(path, pid));
+
+	/* 2 MiB aligned: a fault-mode VM's 2 MiB windows are whole. */
+	raw = anon(size + TWOMEG);
+	ASSERT_NE(NULL, raw);
+	buf = (char *)(((uintptr_t)raw + TWOMEG - 1) & ~(TWOMEG - 1));
+	pattern(buf, size, 21);
+	ASSERT_EQ(0, userptr(self->fd, self->vm, buf, size, self->backend,
+			     &ubo));
+	ASSERT_EQ(0, bo_create(self->fd, size, &sbo));
+	shm = bo_mmap(self->fd, sbo, size);
+	ASSERT_NE(NULL, shm);
+	ASSERT_EQ(0, map(self->fd, self->vm, sbo, VA(2), size));
+	base = cg_vmalloc_wait(cg, 0);
+	ASSERT_LE(0, base);
+
+	ASSERT_EQ(0, map(self->fd, self->vm, ubo, VA(1), size));
+	c = cmd_copy(VA(1), VA(2), size);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_TRUE(check_pattern(shm, size, 21));
+	made = cg_vmalloc_wait(cg, base + SCRATCH_VMALLOC_MIN);
+	EXPECT_LE(base + SCRATCH_VMALLOC_MIN, made);
+
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "2"));
+	shrunk = cg_vmalloc_wait(cg, -(made - SCRATCH_VMALLOC_MIN));
+	EXPECT_GE(made - SCRATCH_VMALLOC_MIN, shrunk);
+
+	/* New pages: the next job populates again. */
+	ASSERT_EQ(0, madvise(buf, size, MADV_DONTNEED));
+	pattern(buf, size, 22);
+	ASSERT_EQ(0, run(self->fd, self->vm, &c, 1, NULL));
+	EXPECT_TRUE(check_pattern(shm, size, 22));
+	again = cg_vmalloc_wait(cg, shrunk + SCRATCH_VMALLOC_MIN);
+	EXPECT_LE(shrunk + SCRATCH_VMALLOC_MIN, again);
+
+	munmap(shm, size);
+	ASSERT_EQ(0, gem_close(self->fd, sbo));
+	ASSERT_EQ(0, gem_close(self->fd, ubo));
+	ASSERT_EQ(0, vm_destroy(self->fd, self->vm));
+	gone = cg_vmalloc_wait(cg, -(again - SCRATCH_VMALLOC_MIN));
+	EXPECT_GE(again - SCRATCH_VMALLOC_MIN, gone);
+	TH_LOG("memcg vmalloc: %lld, job %lld, drop_caches %lld, job %lld, VM destroyed %lld",
+	       base, made, shrunk, again, gone);
+
+	munmap(raw, size + TWOMEG);
 }
 
 /* -------------------------------------------------------------------- */

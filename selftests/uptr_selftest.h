@@ -17,9 +17,12 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <drm/drm.h>
@@ -194,6 +197,52 @@ static inline int read_file(const char *path, char *buf, size_t size)
 		return n;
 	buf[n] = '\0';
 	return 0;
+}
+
+/* -------------------------------------------------------------------- */
+/* Memory cgroups (cgroup2)                                             */
+
+#define CG_ROOT		"/sys/fs/cgroup"
+
+/*
+ * A "key value" line of the file @file of the cgroup directory @cg (@key
+ * NULL: the file's one number).  Return: the value, or -1.
+ */
+static inline long long cg_key(const char *cg, const char *file,
+			       const char *key)
+{
+	char path[300], buf[8192], *p;
+	size_t klen = key ? strlen(key) : 0;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	if (!key)
+		return atoll(buf);
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return atoll(p + klen + 1);
+	return -1;
+}
+
+/*
+ * Mount cgroup2 at CG_ROOT if nothing is there, and enable the memory
+ * controller for the root's children.  Return: 0, or -1 when the kernel
+ * has no memory controller (a test then skips).
+ */
+static inline int cg_memory_enable(void)
+{
+	char buf[256];
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
+		mkdir(CG_ROOT, 0755);
+		mount("none", CG_ROOT, "cgroup2", 0, NULL);
+	}
+	if (read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) ||
+	    !strstr(buf, "memory"))
+		return -1;
+	return write_file(CG_ROOT "/cgroup.subtree_control", "+memory") ?
+	       -1 : 0;
 }
 
 #endif /* UPTR_SELFTEST_H */
