@@ -142,35 +142,48 @@ static struct uptr_scratch *uptr_scratch_alloc(gfp_t gfp)
  * Domains that handed a kept set back (&uptr_domain.scratch_lru), for the
  * shrinker.  A domain stays listed while a call borrows its set (taking
  * it does not touch the list); the shrinker drops a domain it finds
- * without a set.  Everything is on node 0 of the list_lru: the shrinker
+ * without a set, so the count may include a few lent sets.  The shrinker
  * is neither NUMA- nor memcg-aware (a set is vmalloc memory of any node,
- * charged to the memcg of the mm whose call made it), so global reclaim
- * and drop_caches free the sets, a memory cgroup's own reclaim does not.
- * The isolate callback runs under the list's lock, which
- * uptr_domain_fini() takes to unlist the domain: that is what keeps a
- * domain alive while the shrinker looks at it.
+ * charged to the memcg of the mm whose call made it): every domain is on
+ * one node's list of the list_lru, uptr_scratch_nid, whichever node
+ * reclaim asks about, so global reclaim of any node and drop_caches free
+ * the sets; a memory cgroup's own reclaim does not.  The isolate callback
+ * runs under the list's lock, which uptr_domain_fini() takes to unlist
+ * the domain: that is what keeps a domain alive while the shrinker looks
+ * at it.
+ *
+ * A hand-back takes the list's lock only when the domain is not listed
+ * (%UPTR_SCRATCH_LISTED clear).  The isolate clears that bit before its
+ * xchg() of the set, and a hand-back tests it after its cmpxchg(): both
+ * are full barriers, so when the isolate found no set (it was lent) the
+ * hand-back that follows sees the bit clear and lists the domain again;
+ * when it found one, it frees that set.  No set stays kept unlisted.
  */
 static struct list_lru uptr_scratch_lru;
 static struct shrinker *uptr_scratch_shrinker;
+static int uptr_scratch_nid;
 
-/* Keep @domain's set, back from a call, findable by the shrinker. */
+/* Keep @domain's set, just handed back by a call, findable. */
 static void uptr_scratch_listed(struct uptr_domain *domain)
 {
-	list_lru_add(&uptr_scratch_lru, &domain->scratch_lru, 0, NULL);
+	if (test_bit(UPTR_SCRATCH_LISTED, &domain->scratch_made) ||
+	    test_and_set_bit(UPTR_SCRATCH_LISTED, &domain->scratch_made))
+		return;
+	list_lru_add(&uptr_scratch_lru, &domain->scratch_lru,
+		     uptr_scratch_nid, NULL);
 }
 
 static unsigned long uptr_scratch_count(struct shrinker *shrinker,
 					struct shrink_control *sc)
 {
-	return list_lru_shrink_count(&uptr_scratch_lru, sc) *
-	       UPTR_SCRATCH_PAGES;
+	return list_lru_count_one(&uptr_scratch_lru, uptr_scratch_nid,
+				  NULL) * UPTR_SCRATCH_PAGES;
 }
 
 /*
- * Take a listed domain's set, if it has one now (a call may have borrowed
- * it), and unlist the domain either way.  Clearing scratch_made after the
- * xchg() lets the domain's next call make a set again: the domain never
- * owns two.
+ * Unlist a domain and take its set, if it has one now (a call may have
+ * borrowed it).  Clearing %UPTR_SCRATCH_MADE after the xchg() lets the
+ * domain's next call make a set again: the domain never owns two.
  */
 static enum lru_status uptr_scratch_isolate(struct list_head *item,
 					    struct list_lru_one *list,
@@ -182,19 +195,23 @@ static enum lru_status uptr_scratch_isolate(struct list_head *item,
 	struct uptr_scratch *s;
 
 	lockdep_assert_held(lock);
+	list_lru_isolate(list, item);
+	clear_bit(UPTR_SCRATCH_LISTED, &domain->scratch_made);
+	/* Pairs with the cmpxchg() of a hand-back, see above. */
+	smp_mb__after_atomic();
 	s = xchg(&domain->scratch, NULL);
 	if (s) {
-		clear_bit(0, &domain->scratch_made);
+		clear_bit(UPTR_SCRATCH_MADE, &domain->scratch_made);
 		list_add(&s->dispose, dispose);
 	}
-	list_lru_isolate(list, item);
 	return LRU_REMOVED;
 }
 
 /*
- * Free kept sets, whole: @sc->nr_to_scan is in pages, rounded up to sets.
- * The sets are freed after the walk, outside the list's lock (vfree() may
- * sleep).  Takes no domain or range lock: it cannot wait for a populate.
+ * Free kept sets, whole: @sc->nr_to_scan is in pages, rounded up to sets,
+ * from the domain listed longest.  The sets are freed after the walk,
+ * outside the list's lock (vfree() may sleep).  Takes no domain or range
+ * lock: it never waits for a populate.
  */
 static unsigned long uptr_scratch_scan(struct shrinker *shrinker,
 				       struct shrink_control *sc)
@@ -204,8 +221,8 @@ static unsigned long uptr_scratch_scan(struct shrinker *shrinker,
 	unsigned long freed = 0;
 	LIST_HEAD(dispose);
 
-	list_lru_walk_one(&uptr_scratch_lru, 0, NULL, uptr_scratch_isolate,
-			  &dispose, &nr);
+	list_lru_walk_one(&uptr_scratch_lru, uptr_scratch_nid, NULL,
+			  uptr_scratch_isolate, &dispose, &nr);
 	list_for_each_entry_safe(s, next, &dispose, dispose) {
 		uptr_scratch_free(s);
 		freed += UPTR_SCRATCH_PAGES;
@@ -287,7 +304,8 @@ void uptr_domain_fini(struct uptr_domain *domain)
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_MAPPED]));
 	WARN_ON(atomic64_read(&domain->stats[UPTR_STAT_PINNED]));
 	/* Under the list's lock: the shrinker is done with @domain after. */
-	list_lru_del(&uptr_scratch_lru, &domain->scratch_lru, 0, NULL);
+	list_lru_del(&uptr_scratch_lru, &domain->scratch_lru, uptr_scratch_nid,
+		     NULL);
 	uptr_scratch_free(xchg(&domain->scratch, NULL));
 	domain->scratch_made = 0;
 	mutex_destroy(&domain->lock);
@@ -834,10 +852,12 @@ static int __uptr_batch_alloc(struct uptr_batch *batch,
 	batch->max_order = domain->max_order;
 	if (n >= UPTR_SCRATCH_MIN_PAGES) {
 		s = xchg(&domain->scratch, NULL);
-		if (!s && !test_and_set_bit(0, &domain->scratch_made)) {
+		if (!s &&
+		    !test_and_set_bit(UPTR_SCRATCH_MADE, &domain->scratch_made)) {
 			s = uptr_scratch_alloc(gfp);
 			if (!s)
-				clear_bit(0, &domain->scratch_made);
+				clear_bit(UPTR_SCRATCH_MADE,
+					  &domain->scratch_made);
 		}
 	}
 	if (s) {
@@ -1824,6 +1844,8 @@ static int __init uptr_init(void)
 {
 	int err;
 
+	/* Possible, so its list is set up; it stays so while the module is. */
+	uptr_scratch_nid = first_online_node;
 	err = list_lru_init(&uptr_scratch_lru);
 	if (err)
 		return err;

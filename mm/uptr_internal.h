@@ -89,6 +89,10 @@ struct uptr_scratch {
 	struct list_head dispose;
 };
 
+/* Bits of &uptr_domain.scratch_made. */
+#define UPTR_SCRATCH_MADE	0	/* the domain owns a set, kept or lent */
+#define UPTR_SCRATCH_LISTED	1	/* on the shrinker's list */
+
 /* Calls of at least this many pages use the domain's kept scratch. */
 #define UPTR_SCRATCH_MIN_PAGES	(SZ_2M >> PAGE_SHIFT)
 

@@ -293,12 +293,15 @@ FIXTURE_VARIANT_ADD(oom, shared_file) {
 FIXTURE_SETUP(oom)
 {
 	char buf[256];
+	int i;
 
 	self->qfd = sgpu_open();
 	if (self->qfd < 0)
 		SKIP(return, "no sgpu device (drm/sgpu.ko not loaded)");
-	if (cg_memory_enable())
+	i = cg_memory_enable();
+	if (i == -ENOENT)
 		SKIP(return, "no cgroup2 memory controller (CONFIG_MEMCG)");
+	ASSERT_EQ(0, i);
 	rmdir(CG_ROOT "/uptr-oom");
 	ASSERT_EQ(0, mkdir(CG_ROOT "/uptr-oom", 0755));
 	self->cg_made = true;

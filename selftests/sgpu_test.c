@@ -51,6 +51,7 @@ FIXTURE(sgpu) {
 	__u32 backend;	/* SGPU_USERPTR_BACKEND_* */
 	struct baseline base;
 	char cg[64];	/* a memory cgroup the test moved into, or "" */
+	char cg_home[160];	/* the cgroup it came from */
 };
 
 FIXTURE_VARIANT(sgpu) {
@@ -98,8 +99,11 @@ FIXTURE_TEARDOWN(sgpu)
 	char pid[16];
 
 	if (self->cg[0]) {
+		char path[192];
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", self->cg_home);
 		snprintf(pid, sizeof(pid), "%d", getpid());
-		EXPECT_EQ(0, write_file(CG_ROOT "/cgroup.procs", pid));
+		EXPECT_EQ(0, write_file(path, pid));
 		EXPECT_EQ(0, rmdir(self->cg));
 	}
 	if (self->qfd < 0)
@@ -1489,10 +1493,16 @@ TEST_F_TIMEOUT(sgpu, memcg_scratch_charge, 300)
 	const char *cg = self->cg;
 	struct drm_sgpu_cmd c;
 	__u32 ubo, sbo;
+	int ret;
 
-	if (cg_memory_enable())
+	ret = cg_memory_enable();
+	if (ret == -ENOENT)
 		SKIP(return, "no cgroup2 memory controller (CONFIG_MEMCG)");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, cg_self(self->cg_home, sizeof(self->cg_home)));
 	snprintf(path, sizeof(path), CG_ROOT "/uptr-scratch-%d", getpid());
+	/* Left by a run that timed out with this pid, if any. */
+	rmdir(path);
 	ASSERT_EQ(0, mkdir(path, 0755));
 	/* The teardown moves back out and removes it. */
 	snprintf(self->cg, sizeof(self->cg), "%s", path);

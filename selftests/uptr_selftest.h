@@ -227,8 +227,9 @@ static inline long long cg_key(const char *cg, const char *file,
 
 /*
  * Mount cgroup2 at CG_ROOT if nothing is there, and enable the memory
- * controller for the root's children.  Return: 0, or -1 when the kernel
- * has no memory controller (a test then skips).
+ * controller for the root's children.  Return: 0, -ENOENT when the kernel
+ * has no memory controller (a test then skips), or another -errno when
+ * enabling it failed.
  */
 static inline int cg_memory_enable(void)
 {
@@ -240,9 +241,32 @@ static inline int cg_memory_enable(void)
 	}
 	if (read_file(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) ||
 	    !strstr(buf, "memory"))
-		return -1;
-	return write_file(CG_ROOT "/cgroup.subtree_control", "+memory") ?
-	       -1 : 0;
+		return -ENOENT;
+	return write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
+}
+
+/*
+ * The cgroup2 directory of the calling process, from /proc/self/cgroup
+ * ("0::/PATH"), as CG_ROOT/PATH in @dir (@size bytes).  Return: 0, or
+ * -errno.
+ */
+static inline int cg_self(char *dir, size_t size)
+{
+	char buf[512], *p, *nl;
+	int n;
+
+	n = read_file("/proc/self/cgroup", buf, sizeof(buf));
+	if (n)
+		return n;
+	p = strstr(buf, "0::");
+	if (!p)
+		return -ENOENT;
+	p += 3;
+	nl = strchr(p, '\n');
+	if (nl)
+		*nl = '\0';
+	n = snprintf(dir, size, "%s%s", CG_ROOT, strcmp(p, "/") ? p : "");
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 #endif /* UPTR_SELFTEST_H */

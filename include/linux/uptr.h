@@ -275,8 +275,9 @@ struct uptr_domain {
 	struct uptr_scratch *scratch;
 	/**
 	 * @scratch_made: bit 0 is set while the domain owns its one set of
-	 * @scratch (kept or lent to a call); cleared by the shrinker when it
-	 * takes the set.  Core-private, atomic bitops.
+	 * @scratch (kept or lent to a call), cleared by the shrinker when it
+	 * takes the set; bit 1 while the domain is on the shrinker's list
+	 * (@scratch_lru).  Core-private, atomic bitops.
 	 */
 	unsigned long scratch_made;
 	/**

@@ -2589,12 +2589,14 @@ static void uptr_kunit_i12_scratch_poisoned(struct kunit *test)
 	priv->range_live = true;
 	KUNIT_ASSERT_EQ(test, uptr_range_populate(range, addr, len / 2, 0),
 			0);
-	s = priv->domain.scratch;
-	KUNIT_ASSERT_NOT_NULL(test, s);
 	uptr_kunit_range_fini(priv);
+	/* Borrowed as a call borrows it: the shrinker cannot free it now. */
+	s = xchg(&priv->domain.scratch, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
 	memset(s->words, 0xff, UPTR_CHUNK_PAGES * sizeof(unsigned long));
 	memset(s->blocks, 0xff, UPTR_CHUNK_PAGES * sizeof(*s->blocks));
 	bitmap_fill(s->pinned, UPTR_CHUNK_PAGES);
+	KUNIT_ASSERT_NULL(test, cmpxchg(&priv->domain.scratch, NULL, s));
 
 	KUNIT_ASSERT_EQ(test, uptr_range_init(range, &priv->domain,
 					      current->mm, addr, len,
@@ -2735,32 +2737,26 @@ static void uptr_kunit_i12_scratch_race(struct kunit *test)
 
 /*
  * drop_caches=2, as root writes it: drop_slab(), every shrinker, the way
- * global reclaim runs them.  4 first, which only silences the kernel's
- * "drop_caches: 2" line.  Each write at offset 0: a strict sysctl ignores
- * a write past it.
+ * global reclaim runs them (and an info line in the kernel log).
  */
 static int uptr_kunit_drop_slab(void)
 {
-	static const char *const vals[] = { "4", "2" };
 	struct file *f;
-	ssize_t n = 0;
-	loff_t pos;
-	int i;
+	loff_t pos = 0;
+	ssize_t n;
 
 	f = filp_open("/proc/sys/vm/drop_caches", O_WRONLY, 0);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
-	for (i = 0; i < ARRAY_SIZE(vals) && n >= 0; i++) {
-		pos = 0;
-		n = kernel_write(f, vals[i], 1, &pos);
-		if (n >= 0 && n != 1)
-			n = -EIO;
-	}
+	n = kernel_write(f, "2", 1, &pos);
 	filp_close(f, NULL);
-	return n < 0 ? n : 0;
+	if (n < 0)
+		return n;
+	return n == 1 ? 0 : -EIO;
 }
 
 struct uptr_kunit_dropper {
+	struct task_struct *task;
 	int err;
 	unsigned int ndrops;
 };
@@ -2778,10 +2774,20 @@ static int uptr_kunit_dropper_thread(void *data)
 	return 0;
 }
 
+/* Also when the case ends early: no dropper outlives it. */
+static void uptr_kunit_dropper_stop(void *data)
+{
+	struct uptr_kunit_dropper *d = data;
+
+	kthread_stop(d->task);
+	put_task_struct(d->task);
+}
+
 /*
  * One domain's life, as a driver's VM has it, on the 2 MiB THP at @thp:
- * init, a range populated through the domain's set (made, then kept),
- * fini of both, and the memory freed at once.
+ * init, a range populated twice (the first call makes the set, keeps it
+ * and lists the domain; the second, after a zap, borrows the listed
+ * domain's set), fini of both, and the memory freed at once.
  */
 static int uptr_kunit_domain_round(struct kunit *test, unsigned long thp)
 {
@@ -2802,7 +2808,13 @@ static int uptr_kunit_domain_round(struct kunit *test, unsigned long thp)
 			      priv->backend, 0, &uptr_kunit_ops_idle);
 	if (err)
 		goto out_fini_domain;
+	/* The second call borrows a set the first one listed. */
 	err = uptr_range_populate(range, thp, SZ_2M, UPTR_POPULATE_WRITE);
+	if (!err && !uptr_kunit_zap(range->mm, thp, SZ_2M))
+		err = -ENOENT;
+	if (!err)
+		err = uptr_range_populate(range, thp, SZ_2M,
+					  UPTR_POPULATE_WRITE);
 	if (!err) {
 		uptr_domain_lock(domain);
 		n = uptr_range_count_valid(range, thp, SZ_2M);
@@ -2822,11 +2834,13 @@ out_free:
 /*
  * The core's shrinker frees a domain's kept set (drop_caches=2 runs it,
  * as global reclaim does): the domain forgets the set, keeps its valid
- * entries, and its next call of 2 MiB makes a set again.  Then domains
- * made, used and finalised, their memory freed at once, while another
- * thread drops caches in a loop: a finalised domain must be off the
- * shrinker's list before it is freed (KASAN reports the walk otherwise),
- * and a set lent to a call must not be freed under it.
+ * entries, and its next call of 2 MiB makes a set again.  Then, for at
+ * least 16 rounds and 5 drops, domains made, populated twice (the second
+ * call borrowing a listed domain's set), finalised and their memory freed
+ * at once, while another thread drops caches in a loop: a finalised
+ * domain must be off the shrinker's list before it is freed, and a set
+ * lent to a call must not be freed under it (KASAN, slab-use-after-free
+ * in list_lru_add(), or the call's DMA map or entries going wrong).
  */
 static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 {
@@ -2834,8 +2848,8 @@ static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 	struct uptr_domain *domain = &priv->domain;
 	const unsigned long np = SZ_2M >> PAGE_SHIFT;
 	struct uptr_kunit_dropper *d;
+	unsigned long thp, deadline;
 	struct task_struct *t;
-	unsigned long thp;
 	int i, err = 0;
 
 	thp = uptr_kunit_thp_buf(test);
@@ -2843,12 +2857,14 @@ static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, thp, SZ_2M,
 						  UPTR_POPULATE_WRITE), 0);
 	KUNIT_ASSERT_NOT_NULL(test, READ_ONCE(domain->scratch));
-	KUNIT_EXPECT_TRUE(test, test_bit(0, &domain->scratch_made));
+	KUNIT_EXPECT_TRUE(test, test_bit(UPTR_SCRATCH_MADE,
+					 &domain->scratch_made));
 	KUNIT_EXPECT_FALSE(test, list_empty_careful(&domain->scratch_lru));
 
 	KUNIT_ASSERT_EQ(test, uptr_kunit_drop_slab(), 0);
 	KUNIT_EXPECT_NULL(test, READ_ONCE(domain->scratch));
-	KUNIT_EXPECT_FALSE(test, test_bit(0, &domain->scratch_made));
+	KUNIT_EXPECT_FALSE(test, test_bit(UPTR_SCRATCH_MADE,
+					  &domain->scratch_made));
 	KUNIT_EXPECT_TRUE(test, list_empty_careful(&domain->scratch_lru));
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, thp, SZ_2M), np);
@@ -2858,7 +2874,8 @@ static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, thp, SZ_2M,
 						  UPTR_POPULATE_WRITE), 0);
 	KUNIT_EXPECT_NOT_NULL(test, READ_ONCE(domain->scratch));
-	KUNIT_EXPECT_TRUE(test, test_bit(0, &domain->scratch_made));
+	KUNIT_EXPECT_TRUE(test, test_bit(UPTR_SCRATCH_MADE,
+					 &domain->scratch_made));
 	KUNIT_EXPECT_FALSE(test, list_empty_careful(&domain->scratch_lru));
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, thp, SZ_2M), np);
@@ -2868,16 +2885,21 @@ static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, d);
 	t = kthread_run(uptr_kunit_dropper_thread, d, "uptr_kunit_drop");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	/* Until the dropper went round a few times, within a bound. */
-	for (i = 0; !err && i < 64 * UPTR_KUNIT_RACE_ROUNDS; i++) {
+	d->task = get_task_struct(t);
+	err = kunit_add_action_or_reset(test, uptr_kunit_dropper_stop, d);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	/* Until the dropper went round a few times, for at most a minute. */
+	deadline = jiffies + 60 * HZ;
+	for (i = 0; !err && time_before(jiffies, deadline); i++) {
 		if (i >= 4 * UPTR_KUNIT_RACE_ROUNDS &&
 		    READ_ONCE(d->ndrops) > UPTR_KUNIT_RACE_ROUNDS)
 			break;
 		err = uptr_kunit_domain_round(test, thp);
 	}
-	kthread_stop(t);
+	kunit_release_action(test, uptr_kunit_dropper_stop, d);
 	KUNIT_EXPECT_EQ(test, err, 0);
 	KUNIT_EXPECT_EQ(test, d->err, 0);
+	KUNIT_EXPECT_GE(test, i, 4 * UPTR_KUNIT_RACE_ROUNDS);
 	KUNIT_EXPECT_GT(test, d->ndrops, UPTR_KUNIT_RACE_ROUNDS);
 	kunit_info(test, "%d domains, %u drops", i, d->ndrops);
 }
