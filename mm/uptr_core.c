@@ -142,7 +142,8 @@ static struct uptr_scratch *uptr_scratch_alloc(gfp_t gfp)
  * Domains that handed a kept set back (&uptr_domain.scratch_lru), for the
  * shrinker.  A domain stays listed while a call borrows its set (taking
  * it does not touch the list); the shrinker drops a domain it finds
- * without a set, so the count may include a few lent sets.  The shrinker
+ * without a set, so the count may include domains whose set is lent (or
+ * was freed by the shrinker and not made again since).  The shrinker
  * is neither NUMA- nor memcg-aware (a set is vmalloc memory of any node,
  * charged to the memcg of the mm whose call made it): every domain is on
  * one node's list of the list_lru, uptr_scratch_nid, whichever node
@@ -161,7 +162,7 @@ static struct uptr_scratch *uptr_scratch_alloc(gfp_t gfp)
  */
 static struct list_lru uptr_scratch_lru;
 static struct shrinker *uptr_scratch_shrinker;
-static int uptr_scratch_nid;
+static int uptr_scratch_nid __ro_after_init;
 
 /* Keep @domain's set, just handed back by a call, findable. */
 static void uptr_scratch_listed(struct uptr_domain *domain)
@@ -197,8 +198,7 @@ static enum lru_status uptr_scratch_isolate(struct list_head *item,
 	lockdep_assert_held(lock);
 	list_lru_isolate(list, item);
 	clear_bit(UPTR_SCRATCH_LISTED, &domain->scratch_made);
-	/* Pairs with the cmpxchg() of a hand-back, see above. */
-	smp_mb__after_atomic();
+	/* Fully ordered: pairs with the cmpxchg() of a hand-back, above. */
 	s = xchg(&domain->scratch, NULL);
 	if (s) {
 		clear_bit(UPTR_SCRATCH_MADE, &domain->scratch_made);
@@ -306,6 +306,9 @@ void uptr_domain_fini(struct uptr_domain *domain)
 	/* Under the list's lock: the shrinker is done with @domain after. */
 	list_lru_del(&uptr_scratch_lru, &domain->scratch_lru, uptr_scratch_nid,
 		     NULL);
+	/* A call still holds the set: its hand-back would list a freed domain. */
+	WARN_ON_ONCE(test_bit(UPTR_SCRATCH_MADE, &domain->scratch_made) &&
+		     !READ_ONCE(domain->scratch));
 	uptr_scratch_free(xchg(&domain->scratch, NULL));
 	domain->scratch_made = 0;
 	mutex_destroy(&domain->lock);

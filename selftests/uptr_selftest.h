@@ -258,7 +258,12 @@ static inline int cg_self(char *dir, size_t size)
 	n = read_file("/proc/self/cgroup", buf, sizeof(buf));
 	if (n)
 		return n;
-	p = strstr(buf, "0::");
+	/* The cgroup2 line: "0::" at the start of a line. */
+	for (p = buf; p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (!strncmp(p, "0::", 3))
+			break;
+	}
 	if (!p)
 		return -ENOENT;
 	p += 3;

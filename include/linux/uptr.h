@@ -283,8 +283,9 @@ struct uptr_domain {
 	/**
 	 * @scratch_lru: the domain's place on the core's list of domains that
 	 * kept a @scratch set, which the shrinker walks.  Added when a call
-	 * hands the set back, removed by the shrinker or by
-	 * uptr_domain_fini().  Core-private, under that list's lock.
+	 * hands the set back and bit 1 of @scratch_made was clear, removed
+	 * by the shrinker (which clears that bit) or by uptr_domain_fini().
+	 * Core-private, under that list's lock.
 	 */
 	struct list_head scratch_lru;
 };
