@@ -1063,14 +1063,16 @@ static noinline int uptr_install_run(struct uptr_range *range,
 				     unsigned long idx, bool check,
 				     unsigned long *n, unsigned long *nmapped)
 {
+	struct device *dev = range->domain->dev;
+	enum dma_data_direction dir = uptr_dma_dir(b->flags);
 	const unsigned long *pfns = batch->pfns + b->idx;
 	uptr_entry_t *entries = range->entries + idx;
 	struct page **pages = range->pages ? range->pages + idx : NULL;
+	uptr_entry_t e = UPTR_ENTRY_VALID | (b->flags & UPTR_ENTRY_WRITE);
 	unsigned long k, done = 0, mapped = 0;
 	struct page *page;
+	dma_addr_t addr;
 	int err = 0;
-	u64 addr;
-	u8 flags;
 
 	for (k = 0; k < b->run; k++) {
 		if (check && uptr_any_valid(range, idx + k, idx + k + 1))
@@ -1078,14 +1080,20 @@ static noinline int uptr_install_run(struct uptr_range *range,
 		VM_WARN_ON_ONCE(IS_ENABLED(CONFIG_DEBUG_VM) && !check &&
 				uptr_any_valid(range, idx + k, idx + k + 1));
 		page = hmm_pfn_to_page(pfns[k]);
-		flags = b->flags;
-		err = uptr_map_block(range, page, 0, &flags, &addr);
-		if (err)
-			break;
-		mapped += !!(flags & UPTR_BLOCK_MAPPED);
-		WRITE_ONCE(entries[k], addr | UPTR_ENTRY_VALID |
-			   (flags & (UPTR_ENTRY_WRITE |
-				     UPTR_ENTRY_DEVICE_PRIVATE)));
+		if (is_device_private_page(page)) {
+			WRITE_ONCE(entries[k], PFN_PHYS(page_to_pfn(page)) | e |
+				   UPTR_ENTRY_DEVICE_PRIVATE);
+		} else if (dev) {
+			if (uptr_dma_map_page(dev, page, PAGE_SIZE, dir,
+					      &addr)) {
+				err = -ENOMEM;
+				break;
+			}
+			WRITE_ONCE(entries[k], addr | e);
+			mapped++;
+		} else {
+			WRITE_ONCE(entries[k], page_to_phys(page) | e);
+		}
 		if (pages)
 			pages[k] = page;
 		done++;
