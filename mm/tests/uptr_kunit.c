@@ -2850,6 +2850,22 @@ out_free:
 }
 
 /*
+ * @domain keeps a set and is on the shrinker's list (@kept), or has no set
+ * and is off the list.
+ */
+static void uptr_kunit_expect_scratch(struct kunit *test,
+				      struct uptr_domain *domain, bool kept)
+{
+	const unsigned long bits = BIT(UPTR_SCRATCH_MADE) |
+				   BIT(UPTR_SCRATCH_LISTED);
+
+	KUNIT_EXPECT_EQ(test, !!READ_ONCE(domain->scratch), kept);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(domain->scratch_made),
+			kept ? bits : 0);
+	KUNIT_EXPECT_EQ(test, list_empty_careful(&domain->scratch_lru), !kept);
+}
+
+/*
  * The core's shrinker frees a domain's kept set (drop_caches=2 runs it,
  * as global reclaim does): the domain forgets the set, keeps its valid
  * entries, and its next call of 2 MiB makes a set again.  Run while a
@@ -2882,16 +2898,10 @@ static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, uptr_kunit_range_init_at(test, thp, SZ_2M), 0);
 	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, thp, SZ_2M,
 						  UPTR_POPULATE_WRITE), 0);
-	KUNIT_ASSERT_NOT_NULL(test, READ_ONCE(domain->scratch));
-	KUNIT_EXPECT_TRUE(test, test_bit(UPTR_SCRATCH_MADE,
-					 &domain->scratch_made));
-	KUNIT_EXPECT_FALSE(test, list_empty_careful(&domain->scratch_lru));
+	uptr_kunit_expect_scratch(test, domain, true);
 
 	KUNIT_ASSERT_EQ(test, uptr_kunit_drop_slab(), 0);
-	KUNIT_EXPECT_NULL(test, READ_ONCE(domain->scratch));
-	KUNIT_EXPECT_FALSE(test, test_bit(UPTR_SCRATCH_MADE,
-					  &domain->scratch_made));
-	KUNIT_EXPECT_TRUE(test, list_empty_careful(&domain->scratch_lru));
+	uptr_kunit_expect_scratch(test, domain, false);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, thp, SZ_2M), np);
 
@@ -2899,10 +2909,7 @@ static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), 0);
 	KUNIT_ASSERT_EQ(test, uptr_range_populate(&priv->range, thp, SZ_2M,
 						  UPTR_POPULATE_WRITE), 0);
-	KUNIT_EXPECT_NOT_NULL(test, READ_ONCE(domain->scratch));
-	KUNIT_EXPECT_TRUE(test, test_bit(UPTR_SCRATCH_MADE,
-					 &domain->scratch_made));
-	KUNIT_EXPECT_FALSE(test, list_empty_careful(&domain->scratch_lru));
+	uptr_kunit_expect_scratch(test, domain, true);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_mirror_big(test, thp, SZ_2M), np);
 
@@ -2919,16 +2926,10 @@ static void uptr_kunit_i12_scratch_shrink(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, priv->drop_in_commit, 0);
 	KUNIT_EXPECT_EQ(test, priv->drop_err, 0);
 	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(domain->scratch), s1);
-	KUNIT_EXPECT_TRUE(test, test_bit(UPTR_SCRATCH_MADE,
-					 &domain->scratch_made));
-	KUNIT_EXPECT_TRUE(test, test_bit(UPTR_SCRATCH_LISTED,
-					 &domain->scratch_made));
-	KUNIT_EXPECT_FALSE(test, list_empty_careful(&domain->scratch_lru));
+	uptr_kunit_expect_scratch(test, domain, true);
 	KUNIT_EXPECT_EQ(test, uptr_kunit_count(priv, thp, SZ_2M), np);
 	KUNIT_ASSERT_EQ(test, uptr_kunit_drop_slab(), 0);
-	KUNIT_EXPECT_NULL(test, READ_ONCE(domain->scratch));
-	KUNIT_EXPECT_EQ(test, READ_ONCE(domain->scratch_made), 0);
-	KUNIT_EXPECT_TRUE(test, list_empty_careful(&domain->scratch_lru));
+	uptr_kunit_expect_scratch(test, domain, false);
 	uptr_kunit_range_fini(priv);
 
 	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
